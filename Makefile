@@ -1,0 +1,43 @@
+# The README's two commands: `make run` and `make test`. Both set everything up
+# on a fresh machine: .venv, pinned dependencies, database schema, fixtures.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FIXTURES := fixtures/base.json fixtures/istio.json
+# A local server runs in debug mode unless told otherwise.
+RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
+# Set-up steps (migrate, loaddata) need settings; give them a throwaway key when none is set.
+SETUP_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-setup-only-$$$$-$$RANDOM} DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-localhost}
+
+.PHONY: run test setup db lint format bench clean
+
+$(VENV)/.deps-runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.deps-dev: requirements-dev.txt requirements.txt $(VENV)/.deps-runtime
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+db: $(VENV)/.deps-runtime
+	$(SETUP_ENV) $(PY) manage.py migrate --noinput
+	$(SETUP_ENV) $(PY) manage.py loaddata $(FIXTURES)
+
+run: db
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+test: $(VENV)/.deps-dev db
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.deps-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(SETUP_ENV) $(PY) manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.deps-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles screenshots .pytest_cache

@@ -1,0 +1,380 @@
+"""The catalog: editions, their section trees, and the entries placed in them.
+
+An edition (V2 Elite, V1 Historical Archive, ...) has its own tree:
+dimension -> topic page -> nested sections. An entry is one URL with its
+metadata, kept once; a Placement puts it in a section, so the same link can
+stand in many sections and in every edition while being edited in one place.
+Every model has a natural key so fixtures load twice without duplicates.
+"""
+
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.db import models
+from django.db.models import Count, Prefetch, Q
+from django.urls import reverse
+from taggit.managers import TaggableManager
+from taggit.models import ItemBase, TagBase
+
+SAFE_URL_SCHEMES = ("http", "https")
+
+
+def is_safe_url(url):
+    """True when `url` may be rendered as a link: http or https with a host."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return False
+    return parts.scheme.lower() in SAFE_URL_SCHEMES and bool(parts.netloc)
+
+
+class NaturalKeyQuerySet(models.QuerySet):
+    """`get_by_natural_key()` for loaddata, from the model's `natural_key_lookups`."""
+
+    def get_by_natural_key(self, *key):
+        return self.get(**dict(zip(self.model.natural_key_lookups, key, strict=True)))
+
+
+NaturalKeyManager = models.Manager.from_queryset(NaturalKeyQuerySet)
+
+
+validate_http_url = URLValidator(
+    schemes=list(SAFE_URL_SCHEMES),
+    message="Enter an http:// or https:// URL.",
+    code="unsafe_url",
+)
+
+
+class Edition(models.Model):
+    """A curated edition of the catalog, e.g. "V2 Elite"; each has its own tree."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+    tagline = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Lowest first; the first edition is the default.")
+
+    natural_key_lookups = ("slug",)
+    objects = NaturalKeyManager()
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class Dimension(models.Model):
+    """An area of an edition, e.g. "Networking & Service Mesh"."""
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="dimensions")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+
+    natural_key_lookups = ("edition__slug", "slug")
+    objects = NaturalKeyManager()
+
+    class Meta:
+        ordering = ["edition", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["edition", "slug"], name="dimension_unique_slug_per_edition"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.edition})"
+
+    def natural_key(self):
+        return (*self.edition.natural_key(), self.slug)
+
+    natural_key.dependencies = ["catalog.edition"]
+
+
+class TopicQuerySet(NaturalKeyQuerySet):
+    def with_entry_counts(self):
+        """Annotate `entry_count`: distinct entries placed anywhere in the topic."""
+        return self.annotate(entry_count=Count("sections__placements__entry", distinct=True))
+
+
+class Topic(models.Model):
+    """A topic page of one edition, e.g. "Istio - Service Mesh" in V2 Elite.
+
+    The same slug in another edition is the same subject there: the page's
+    edition switch goes between them.
+    """
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="topics")
+    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="topics")
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200)
+    context = models.TextField(blank=True, help_text='The "Architectural Context" box.')
+    related = models.ManyToManyField("self", symmetrical=False, blank=True, help_text="Explore related topics.")
+    position = models.PositiveIntegerField(default=0)
+
+    natural_key_lookups = ("edition__slug", "slug")
+    objects = models.Manager.from_queryset(TopicQuerySet)()
+
+    class Meta:
+        ordering = ["edition", "dimension", "position", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["edition", "slug"], name="topic_unique_slug_per_edition"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.edition})"
+
+    def get_absolute_url(self):
+        return reverse("catalog:topic_edition", kwargs={"slug": self.slug, "edition": self.edition.slug})
+
+    def clean(self):
+        if self.dimension_id and self.edition_id and self.dimension.edition_id != self.edition_id:
+            raise ValidationError(
+                {"dimension": "The dimension must belong to the topic's edition."}, code="edition_mismatch"
+            )
+
+    def natural_key(self):
+        return (*self.edition.natural_key(), self.slug)
+
+    natural_key.dependencies = ["catalog.edition", "catalog.dimension"]
+
+
+class Section(models.Model):
+    """A heading of a topic page; sections nest to any depth.
+
+    `slug` is unique within the topic (it is the heading's anchor), made from
+    the titles on the path from the top so a repeated title stays distinct.
+    """
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="sections")
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=255)
+    position = models.PositiveIntegerField(default=0, help_text="Order among its siblings.")
+
+    natural_key_lookups = ("topic__edition__slug", "topic__slug", "slug")
+    objects = NaturalKeyManager()
+
+    class Meta:
+        ordering = ["topic", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "slug"], name="section_unique_slug_per_topic"),
+        ]
+        indexes = [models.Index(fields=["topic", "parent", "position"], name="section_tree_idx")]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return f"{self.topic.get_absolute_url()}#{self.slug}"
+
+    def clean(self):
+        if self.parent_id and self.parent.topic_id != self.topic_id:
+            raise ValidationError(
+                {"parent": "The parent section must be on the same topic page."}, code="topic_mismatch"
+            )
+        ancestor, seen = self.parent, set()
+        while ancestor is not None and ancestor.pk not in seen:
+            if self.pk is not None and ancestor.pk == self.pk:
+                raise ValidationError({"parent": "A section cannot be inside itself."}, code="cycle")
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+
+    def natural_key(self):
+        return (*self.topic.natural_key(), self.slug)
+
+    natural_key.dependencies = ["catalog.topic"]
+
+
+class LabelGroup(models.Model):
+    """What kind of label: maturity tier, content kind, level, ..."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    position = models.PositiveIntegerField(default=0)
+
+    natural_key_lookups = ("slug",)
+    objects = NaturalKeyManager()
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class Label(TagBase):
+    """A django-taggit tag that belongs to a group, e.g. GUIDE in "Content kind"."""
+
+    group = models.ForeignKey(LabelGroup, on_delete=models.PROTECT, related_name="labels", null=True, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Order within its group.")
+
+    class Meta:
+        ordering = ["group__position", "position", "name"]
+
+    def get_absolute_url(self):
+        return reverse("catalog:label", kwargs={"slug": self.slug})
+
+    def natural_key(self):
+        return (self.name,)
+
+    natural_key.dependencies = ["catalog.labelgroup"]
+
+
+class TaggedEntry(ItemBase):
+    """The through table between entries and labels."""
+
+    content_object = models.ForeignKey("Entry", on_delete=models.CASCADE, related_name="tagged_items")
+    tag = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="tagged_entries")
+
+    natural_key_lookups = ("content_object__url", "tag__name")
+    objects = NaturalKeyManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["content_object", "tag"], name="tagged_entry_unique")]
+
+    def natural_key(self):
+        return (*self.content_object.natural_key(), *self.tag.natural_key())
+
+    natural_key.dependencies = ["catalog.entry", "catalog.label"]
+
+
+def labels_prefetch(path="tagged_items"):
+    """Prefetch an entry's labels with their groups, in display order."""
+    return Prefetch(
+        path,
+        queryset=TaggedEntry.objects.select_related("tag__group").order_by(
+            "tag__group__position", "tag__position", "tag__name"
+        ),
+    )
+
+
+class EntryQuerySet(NaturalKeyQuerySet):
+    def with_card_data(self):
+        """Everything an entry card shows, in a constant number of queries."""
+        return self.prefetch_related(labels_prefetch())
+
+    def in_edition(self, edition):
+        return self.filter(placements__section__topic__edition=edition).distinct()
+
+    def search_icontains(self, text):
+        return self.filter(Q(title__icontains=text) | Q(description__icontains=text) | Q(url__icontains=text))
+
+
+class Entry(models.Model):
+    """One link with its metadata, listed in any number of sections."""
+
+    title = models.CharField(max_length=500)
+    url = models.URLField(max_length=2000, unique=True, validators=[validate_http_url])
+    year = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1990), MaxValueValidator(2100)]
+    )
+    description = models.TextField(blank=True)
+    github_stars = models.PositiveIntegerField(null=True, blank=True)
+    language = models.CharField(max_length=50, blank=True, help_text="Main programming language of the project.")
+    rating = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="1 to 5; empty is unrated.",
+    )
+    featured = models.BooleanField(default=False, help_text="A curator's pick (🌟).")
+    labels = TaggableManager(through=TaggedEntry, blank=True, related_name="entries")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    natural_key_lookups = ("url",)
+    objects = models.Manager.from_queryset(EntryQuerySet)()
+
+    class Meta:
+        ordering = ["-year", "title"]
+        verbose_name_plural = "entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="entry_rating_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(url__istartswith="http://") | Q(url__istartswith="https://"), name="entry_url_http"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["year"], name="entry_year_idx"),
+            models.Index(fields=["github_stars"], name="entry_stars_idx"),
+            models.Index(fields=["rating"], name="entry_rating_idx"),
+            models.Index(fields=["language"], name="entry_language_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("catalog:entry", kwargs={"pk": self.pk})
+
+    @property
+    def link_url(self):
+        """The URL when it is safe to render as a link, else None (checked on output too)."""
+        return self.url if is_safe_url(self.url) else None
+
+    @property
+    def rating_stars(self):
+        return "★" * self.rating + "☆" * (5 - self.rating) if self.rating else ""
+
+    @property
+    def host(self):
+        return (urlsplit(self.url).hostname or "").removeprefix("www.")
+
+    def grouped_labels(self):
+        """[(group, [labels])] in group order; needs `with_card_data()` to avoid queries."""
+        groups = []
+        for item in self.tagged_items.all():
+            group = item.tag.group
+            if groups and groups[-1][0] == group:
+                groups[-1][1].append(item.tag)
+            else:
+                groups.append((group, [item.tag]))
+        return groups
+
+    def natural_key(self):
+        return (self.url,)
+
+
+class PlacementQuerySet(NaturalKeyQuerySet):
+    def for_topic(self, topic):
+        """A topic page's placements with their entries' card data, newest year first."""
+        return (
+            self.filter(section__topic=topic)
+            .select_related("entry")
+            .prefetch_related(labels_prefetch("entry__tagged_items"))
+            .order_by("section_id", models.F("entry__year").desc(nulls_last=True), "position", "id")
+        )
+
+
+class Placement(models.Model):
+    """An entry listed in a section; at most once per section."""
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="placements")
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="placements")
+    position = models.PositiveIntegerField(default=0, help_text="Order among entries of the same year.")
+
+    natural_key_lookups = ("section__topic__edition__slug", "section__topic__slug", "section__slug", "entry__url")
+    objects = models.Manager.from_queryset(PlacementQuerySet)()
+
+    class Meta:
+        ordering = ["section", "position"]
+        constraints = [models.UniqueConstraint(fields=["section", "entry"], name="placement_once_per_section")]
+        indexes = [models.Index(fields=["entry", "section"], name="placement_entry_idx")]
+
+    def __str__(self):
+        return f"{self.entry} in {self.section}"
+
+    def natural_key(self):
+        return (*self.section.natural_key(), *self.entry.natural_key())
+
+    natural_key.dependencies = ["catalog.section", "catalog.entry"]

@@ -1,0 +1,112 @@
+"""Read-side assembly of pages: the topic outline and the edition switch.
+
+Each function runs a fixed number of queries, whatever the size of the
+catalog, and returns plain objects that templates only loop over.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch
+from django.urls import reverse
+
+from .models import Edition, Entry, Placement, Section, Topic
+
+MAX_HEADING_LEVEL = 6
+
+
+@dataclass
+class SectionNode:
+    section: Section
+    depth: int
+    entries: list = field(default_factory=list)
+    children: list = field(default_factory=list)
+    total: int = 0  # entries here and below
+
+    @property
+    def heading_level(self):
+        # h1 is the page title; top sections are h2.
+        return min(self.depth + 1, MAX_HEADING_LEVEL)
+
+
+@dataclass
+class EditionLink:
+    edition: Edition
+    url: str
+    current: bool
+    available: bool
+
+
+def topic_url(slug, edition, default_edition):
+    if edition == default_edition:
+        return reverse("catalog:topic", kwargs={"slug": slug})
+    return reverse("catalog:topic_edition", kwargs={"slug": slug, "edition": edition.slug})
+
+
+def edition_switch(slug, current, editions):
+    """One link per edition to the same topic; `available` says whether it has that page."""
+    available = set(Topic.objects.filter(slug=slug).values_list("edition_id", flat=True))
+    default = editions[0]
+    return [EditionLink(e, topic_url(slug, e, default), e == current, e.pk in available) for e in editions], bool(
+        available
+    )
+
+
+def topic_outline(topic):
+    """The topic's section tree with its entries placed, newest year first.
+
+    Three queries: sections, placements with entries, and their labels.
+    """
+    sections = list(Section.objects.filter(topic=topic).order_by("position", "id"))
+    nodes = {s.pk: SectionNode(s, 0) for s in sections}
+    roots = []
+    for s in sections:
+        node = nodes[s.pk]
+        if s.parent_id in nodes:
+            nodes[s.parent_id].children.append(node)
+        else:
+            roots.append(node)
+    for placement in Placement.objects.for_topic(topic):
+        nodes[placement.section_id].entries.append(placement.entry)
+
+    def finish(node_list, depth):
+        total = 0
+        for node in node_list:
+            node.depth = depth
+            node.total = len(node.entries) + finish(node.children, depth + 1)
+            total += node.total
+        return total
+
+    finish(roots, 1)
+    return roots
+
+
+def entry_listings(entry):
+    """Where an entry is listed: [(topic, [section titles from the top], section)]."""
+    placements = list(
+        Placement.objects.filter(entry=entry)
+        .select_related("section__topic__edition")
+        .order_by("section__topic__edition__position", "section__topic__title", "section__position")
+    )
+    topic_ids = {p.section.topic_id for p in placements}
+    rows = Section.objects.filter(topic_id__in=topic_ids).values_list("id", "parent_id", "title")
+    parents = {pk: parent for pk, parent, _ in rows}
+    titles = {pk: title for pk, _, title in rows}
+    listings = []
+    for p in placements:
+        path, current = [], p.section_id
+        while current is not None and current not in path:
+            path.append(current)
+            current = parents.get(current)
+        listings.append((p.section.topic, [titles[i] for i in reversed(path)], p.section))
+    return listings
+
+
+def newest_entries(limit=8):
+    return Entry.objects.with_card_data().order_by("-created_at", "-year", "-id")[:limit]
+
+
+def topics_with_counts_prefetch():
+    """Prefetch a dimension's topics, each annotated with its entry count."""
+    return Prefetch(
+        "topics", queryset=Topic.objects.with_entry_counts().select_related("edition").order_by("position", "title")
+    )

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "catalog"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("editions/<slug:edition>/", views.home, name="home_edition"),
+    path("topics/<slug:slug>/", views.topic, name="topic"),
+    path("topics/<slug:slug>/<slug:edition>/", views.topic, name="topic_edition"),
+    path("entries/<int:pk>/", views.entry, name="entry"),
+    path("labels/", views.labels, name="labels"),
+    path("labels/<slug:slug>/", views.label, name="label"),
+]

@@ -1,0 +1,69 @@
+"""Playwright on the system Chromium (never a downloaded browser).
+
+The browser is found with `which chromium` (or $CHROMIUM). Without one, the
+browser tests skip with a reason, unless MESHPORTAL_REQUIRE_BROWSER=1 (CI sets
+it) turns that into a failure. Screenshots go to screenshots/ at the top.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path():
+    return os.environ.get("CHROMIUM") or shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium_path()
+    if not path:
+        if os.environ.get("MESHPORTAL_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (MESHPORTAL_REQUIRE_BROWSER=1) but `which chromium` finds none")
+        pytest.skip("no system Chromium: install Debian's `chromium` package to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot():
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def take(page, name, **kwargs):
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True, **kwargs)
+        assert path.stat().st_size > 10_000, f"{path} looks empty"
+        return path
+
+    return take
+
+
+@pytest.fixture
+def live_seed(transactional_db):
+    call_command("loaddata", "base", "istio", verbosity=0)

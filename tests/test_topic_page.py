@@ -1,0 +1,169 @@
+"""The topic page: every entry with its metadata, under the right heading, in order."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+import yaml
+
+from catalog.models import Entry, Topic
+
+from .conftest import SEED_YAML, needs_shared
+
+
+class Outline(HTMLParser):
+    """Collects headings (level, text) and entry titles (text, href) in document order,
+    leaving out text meant for screen readers only and permalink signs."""
+
+    def __init__(self):
+        super().__init__()
+        self.items, self._open, self._text, self._skip = [], None, [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        if self._skip or "visually-hidden" in classes or "anchor" in classes:
+            self._skip.append(tag)
+        elif re.fullmatch(r"h[1-6]", tag):
+            self._open, self._text = ("h", int(tag[1]), tag), []
+        elif "entry__title" in classes:
+            self._open, self._text = ("entry", attrs.get("href"), tag), []
+
+    def handle_endtag(self, tag):
+        if self._skip:
+            self._skip.pop()
+        elif self._open and tag == self._open[2]:
+            text = " ".join("".join(self._text).split())
+            kind, extra, _ = self._open
+            self.items.append(("h", extra, text) if kind == "h" else ("entry", text, extra))
+            self._open = None
+
+    def handle_data(self, data):
+        if self._open and not self._skip:
+            self._text.append(data)
+
+
+def parse(html):
+    parser = Outline()
+    parser.feed(html)
+    return parser.items
+
+
+def test_topic_page_shows_title_context_and_edition_switch(client, seed):
+    response = client.get("/topics/istio/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count("<h1") == 1
+    assert "<h1>Istio - Service Mesh</h1>" in html
+    assert "Architectural Context" in html
+    assert "Detailed reference for Istio - Service Mesh in the context of Networking &amp; Service Mesh." in html
+    assert 'href="/topics/istio/v1/"' in html and "V1 Historical Archive" in html
+    assert 'aria-current="page" class="is-current">V2 Elite' in html
+    # Explore related: the three topics of the same dimension, by title and link.
+    related = re.search(r'<nav class="related".*?</nav>', html, re.S).group(0)
+    assert re.findall(r'<a href="([^"]+)">([^<]+)</a>', related) == [
+        ("/topics/cloudflare/", "Cloudflare"),
+        ("/topics/kubernetes-networking/", "Kubernetes Networking"),
+        ("/topics/servicemesh/", "Servicemesh"),
+    ]
+
+
+def test_edition_in_url_and_honest_empty_states(client, seed):
+    v1 = client.get("/topics/istio/v1/")
+    assert v1.status_code == 200
+    html = v1.content.decode()
+    assert "The V1 Historical Archive has no “istio” page yet." in html
+    assert 'href="/topics/istio/"' in html
+    assert 'class="entry"' not in html
+
+    related = client.get("/topics/cloudflare/")
+    assert related.status_code == 200
+    assert "This topic page has no entries in the V2 Elite yet." in related.content.decode()
+
+    assert client.get("/topics/istio/v9/").status_code == 404
+    assert client.get("/topics/no-such-topic/").status_code == 404
+
+
+def test_every_seed_entry_is_shown_with_its_metadata(client, seed):
+    html = client.get("/topics/istio/").content.decode()
+    assert html.count('<li class="entry"') == 53
+    for entry in Entry.objects.all():
+        card = re.search(
+            rf'<li class="entry" id="entry-{entry.pk}">(.*?)</li>\s*(?=<li class="entry"|</ul>)', html, re.S
+        )
+        assert card, entry.title
+        text = card.group(1)
+        assert f'href="{entry.url}"'.replace("&", "&amp;") in text
+        assert f"({entry.year})" in text
+        if entry.github_stars is not None:
+            assert f"{entry.github_stars:,}" in text
+        if entry.language:
+            assert f">{entry.language}<" in text
+        if entry.rating:
+            assert f"Rated {entry.rating} of 5" in text
+        assert ("Featured" in text) == entry.featured
+        for name in entry.labels.names():
+            assert f">{name}</a>" in text
+
+
+@needs_shared
+def test_entries_under_the_right_headings_newest_year_first(client, seed):
+    data = yaml.safe_load(SEED_YAML.read_text(encoding="utf-8"))
+
+    def expected(sections, level):
+        for section in sections:
+            yield ("h", level, section["title"])
+            # Newest year first; the seed's own order among entries of one year.
+            ordered = sorted(enumerate(section.get("entries", [])), key=lambda p: (-p[1]["year"], p[0]))
+            for _, entry in ordered:
+                yield ("entry", entry["title"], entry["url"])
+            yield from expected(section.get("children", []), level + 1)
+
+    # Headings outside the outline: the title, the context box, related topics, the table of contents.
+    others = {("h", 1, "Istio - Service Mesh"), ("h", 2, "Architectural Context"), ("h", 2, "💡 Explore related")}
+    others.add(("h", 2, "On this page"))
+    outline = [i for i in parse(client.get("/topics/istio/").content.decode()) if i not in others]
+    assert outline == list(expected(data["sections"], 2))
+
+
+def test_heading_levels_follow_depth(client, make):
+    topic = make.topic(slug="deep", title="Deep")
+    parent = None
+    for depth in range(1, 8):
+        parent = make.section(topic=topic, parent=parent, title=f"Level {depth}", slug=f"level-{depth}")
+    make.entry(section=parent, title="Deepest entry")
+    html = client.get(f"/topics/deep/{topic.edition.slug}/").content.decode()
+    levels = [int(m) for m in re.findall(r'<h([1-6]) id="level-\d"', html)]
+    assert levels == [2, 3, 4, 5, 6, 6, 6]
+    assert "Deepest entry" in html
+
+
+def _catalog(make, sections, entries_per_section):
+    topic = make.topic(slug="big", title="Big")
+    labels = [make.label() for _ in range(3)]
+    related = make.topic(edition=topic.edition, dimension=topic.dimension)
+    topic.related.add(related)
+    for _ in range(sections):
+        top = make.section(topic=topic)
+        child = make.section(topic=topic, parent=top)
+        for e in range(entries_per_section):
+            make.entry(section=child, labels=labels[: e % 4], year=2015 + e % 10, position=e)
+    return topic
+
+
+@pytest.mark.parametrize("sections,per_section", [(1, 2), (12, 25)])
+def test_topic_page_query_count_is_constant(client, make, django_assert_max_num_queries, sections, per_section):
+    topic = _catalog(make, sections, per_section)
+    with django_assert_max_num_queries(8):
+        response = client.get(f"/topics/big/{topic.edition.slug}/")
+    assert response.content.decode().count('<li class="entry"') == sections * per_section
+
+
+def test_the_same_entry_appears_in_each_section_it_is_placed_in(client, make):
+    topic = make.topic(slug="shared", title="Shared")
+    a, b = make.section(topic=topic, title="Alpha"), make.section(topic=topic, title="Beta")
+    entry = make.entry(section=a, title="Twice listed")
+    entry.placements.create(section=b)
+    html = client.get(f"/topics/shared/{topic.edition.slug}/").content.decode()
+    assert html.count(">Twice listed</a>") == 2
+    assert Topic.objects.with_entry_counts().get(pk=topic.pk).entry_count == 1
