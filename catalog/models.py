@@ -378,3 +378,19 @@ class Placement(models.Model):
         return (*self.section.natural_key(), *self.entry.natural_key())
 
     natural_key.dependencies = ["catalog.section", "catalog.entry"]
+
+
+class CatalogState(models.Model):
+    """One row whose `version` changes on every write to the catalog tables.
+
+    Database triggers (migration 0002) set a new random version after any
+    insert, update or delete, whoever writes: services, the admin, loaddata or
+    a shell. Caches and the in-memory facet index are keyed by it, so a
+    version seen once always means the same data.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.CharField(max_length=32)
+
+    def __str__(self):
+        return self.version

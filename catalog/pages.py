@@ -51,10 +51,12 @@ def edition_switch(slug, current, editions):
     )
 
 
-def topic_outline(topic):
+def topic_outline(topic, only=None):
     """The topic's section tree with its entries placed, newest year first.
 
-    Three queries: sections, placements with entries, and their labels.
+    With `only` (a set of entry ids), just those entries, and only the
+    sections that hold one of them. Three queries: sections, placements with
+    entries, and their labels.
     """
     sections = list(Section.objects.filter(topic=topic).order_by("position", "id"))
     nodes = {s.pk: SectionNode(s, 0) for s in sections}
@@ -66,7 +68,8 @@ def topic_outline(topic):
         else:
             roots.append(node)
     for placement in Placement.objects.for_topic(topic):
-        nodes[placement.section_id].entries.append(placement.entry)
+        if only is None or placement.entry_id in only:
+            nodes[placement.section_id].entries.append(placement.entry)
 
     def finish(node_list, depth):
         total = 0
@@ -77,7 +80,19 @@ def topic_outline(topic):
         return total
 
     finish(roots, 1)
+    if only is not None:
+        return prune(roots)
     return roots
+
+
+def prune(nodes):
+    """The nodes that hold an entry, themselves or below."""
+    kept = []
+    for node in nodes:
+        if node.total:
+            node.children = prune(node.children)
+            kept.append(node)
+    return kept
 
 
 def entry_listings(entry):

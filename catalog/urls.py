@@ -7,6 +7,7 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.home, name="home"),
     path("editions/<slug:edition>/", views.home, name="home_edition"),
+    path("browse/", views.browse, name="browse"),
     path("topics/<slug:slug>/", views.topic, name="topic"),
     path("topics/<slug:slug>/<slug:edition>/", views.topic, name="topic_edition"),
     path("entries/<int:pk>/", views.entry, name="entry"),

@@ -1,12 +1,23 @@
 """Thin views: parse the request, call a queryset or page builder, render."""
 
+import hashlib
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 
-from . import pages
+from . import facets, pages, search
+from .browse import Browser, canonical_params
+from .filters import PER_PAGE_CHOICES, SORT_CHOICES
+from .formats import FORMATS, render_format
 from .models import Dimension, Edition, Entry, Label
+
+# Parameters that do not filter a topic page.
+LIST_OPTIONS = {"page", "sort", "per_page", "format", "more"}
 
 LABEL_PAGE_SIZE = 50
 
@@ -50,6 +61,83 @@ def home(request, edition=None):
     )
 
 
+def cached(view):
+    """Serve a GET from the cache, keyed by the catalog's data version and the full URL.
+
+    Every write changes the version (database triggers), so a cached page is
+    never stale. BROWSE_CACHE_SECONDS=0 turns it off.
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        seconds = settings.BROWSE_CACHE_SECONDS
+        if not seconds or request.method != "GET":
+            return view(request, *args, **kwargs)
+        version = facets.current_version()
+        key = (
+            "page:"
+            + hashlib.sha256(f"{settings.MESHPORTAL_RELEASE}|{version}|{request.get_full_path()}".encode()).hexdigest()
+        )
+        hit = cache.get(key)
+        if hit is not None:
+            content, headers = hit
+            response = HttpResponse(content)
+            for name, value in headers.items():
+                response[name] = value
+            return response
+        request.catalog_version = version
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming:
+            headers = {k: v for k, v in response.items() if k in ("Content-Type", "Content-Disposition")}
+            cache.set(key, (response.content, headers), seconds)
+        return response
+
+    return wrapper
+
+
+def _browse(request, *, path, scope=None, with_entries=True):
+    """Run the faceted browse for this request: (result, redirect URL or None)."""
+    index = facets.get_index(getattr(request, "catalog_version", None))
+    params, changed = canonical_params(request.GET, index)
+    if changed:
+        query = params.urlencode(safe="/:")
+        return None, f"{path}?{query}" if query else path
+    fmt = request.GET.get("format")
+    result = Browser(params, path=path, index=index, scope=scope).run(
+        page_number=request.GET.get("page"),
+        fmt=fmt if fmt in FORMATS else None,
+        with_entries=with_entries or fmt in FORMATS,
+    )
+    if result.terms:
+        for item in result.entries:
+            item.title_html = search.highlight(item.title, result.terms)
+            item.description_html = search.highlight(item.description, result.terms)
+    return result, None
+
+
+def _format_response(request, result, *, title, filename):
+    fmt = request.GET.get("format")
+    if fmt in FORMATS:
+        return render_format(fmt, result, request, title=title, filename=filename)
+    return None
+
+
+@cached
+def browse(request):
+    result, moved = _browse(request, path=request.path)
+    if moved:
+        return redirect(moved)
+    response = _format_response(request, result, title="meshportal: browse", filename="meshportal-browse")
+    if response:
+        return response
+    return render(
+        request,
+        "catalog/browse.html",
+        {"result": result, "sort_choices": SORT_CHOICES, "per_page_choices": PER_PAGE_CHOICES},
+    )
+
+
+@cached
 def topic(request, slug, edition=None):
     editions = _editions()
     current = _edition(editions, edition)
@@ -59,7 +147,16 @@ def topic(request, slug, edition=None):
     page = current.topics.select_related("dimension").prefetch_related("related").filter(slug=slug).first()
     context = {"edition": current, "editions": editions, "switch": switch, "slug": slug, "topic": page}
     if page is not None:
-        context["outline"] = pages.topic_outline(page)
+        result, moved = _browse(request, path=request.path, scope=page, with_entries=False)
+        if moved:
+            return redirect(moved)
+        response = _format_response(request, result, title=f"meshportal: {page.title}", filename=f"meshportal-{slug}")
+        if response:
+            return response
+        filtering = any(key not in LIST_OPTIONS for key in request.GET)
+        context.update(result=result, filtering=filtering, sort_choices=SORT_CHOICES, per_page_choices=PER_PAGE_CHOICES)
+        only = set(result.matching_ids) if filtering else None
+        context["outline"] = pages.topic_outline(page, only=only)
         context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in page.related.all()]
     return render(request, "catalog/topic.html", context)
 

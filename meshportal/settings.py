@@ -7,6 +7,7 @@ stops the process at start-up instead of running insecurely.
 """
 
 import os
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -115,6 +116,14 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Seconds a browse or topic page stays in the cache; the key holds the
+# catalog's data version, so writes are seen at once. 0 turns it off.
+BROWSE_CACHE_SECONDS = int(os.environ.get("BROWSE_CACHE_SECONDS", "600"))
+# Part of every page-cache key, so a new release never serves pages rendered
+# by the old code. Set it to the deployed commit to share the cache between
+# workers; by default each process start is a release of its own.
+MESHPORTAL_RELEASE = os.environ.get("MESHPORTAL_RELEASE") or str(time.time_ns())
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

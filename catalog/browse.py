@@ -1,0 +1,348 @@
+"""The faceted browse of the catalog, or of one topic page: from URL
+parameters to the page a template loops over.
+
+All state lives in the URL. `canonical_params()` turns old parameter names and
+the power-user query syntax (`kiali label:guide lang:go year:2021..2023`) into
+the same parameters the facets use, so every view has one shareable URL.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.paginator import Paginator
+from django.http import QueryDict
+from django.utils.text import slugify
+
+from . import facets, search
+from .filters import BrowseFilterSet, ListOptionsForm
+from .models import Entry
+
+# Old or short parameter names that keep working (moved to the new name).
+ALIASES = {"lang": "language", "tag": "label", "min_stars": "stars_min", "host": "site", "ed": "edition"}
+FACET_LIMIT = 10
+# Parameters the browse form shows as inputs; the others ride along as hidden fields.
+VISIBLE_FIELDS = {"q", "sort", "per_page", "page", "format", "year_min", "year_max", "stars_min"}
+EXPANDED_LIMIT = 500
+OPERATOR = re.compile(r'(?<!\S)(-?)([a-z_]+):("[^"]*"|\S+)', re.I)
+
+
+def _as_int(text):
+    return int(text) if text and text.isdigit() else None
+
+
+def _operator(params, negated, key, value):
+    """Move one `key:value` of the query into URL parameters; False if unknown."""
+    value = value.strip('"').strip()
+    key = key.lower()
+    if key in ("label", "tag"):
+        params.appendlist("not_label" if negated else "label", slugify(value))
+    elif negated:
+        return False
+    elif key in ("lang", "language"):
+        params.appendlist("language", value.lower())
+    elif key in ("site", "host"):
+        params.appendlist("site", value.lower().removeprefix("www."))
+    elif key in ("edition", "dimension", "topic", "section"):
+        params.appendlist(key, value if key == "section" else slugify(value))
+    elif key == "year":
+        low, _, high = value.partition("..")
+        params.setlist("year_min", [low] if low else [])
+        params.setlist("year_max", [high] if high else ([] if ".." in value else [low]))
+    elif key in ("stars", "rating"):
+        params.setlist(f"{key}_min", [value.lstrip(">=").rstrip(".")])
+    elif key == "is" and value.lower() == "featured" or key == "featured" and value.lower() in ("1", "yes", "true"):
+        params.setlist("featured", ["1"])
+    elif key == "sort":
+        params.setlist("sort", [value.lower()])
+    else:
+        return False
+    return True
+
+
+def canonical_params(query, index):
+    """The request's parameters with aliases renamed, query operators moved to
+    their parameters, labels moved to their group, and a too-long query
+    trimmed. Returns (params, changed)."""
+    params = QueryDict(mutable=True)
+    for key, values in query.lists():
+        params.setlist(ALIASES.get(key, key), [v for v in values if v.strip()] if key != "q" else values)
+    changed = any(key in ALIASES for key in query)
+    text = " ".join(params.getlist("q"))[: search.MAX_QUERY_LENGTH * 2]
+    kept = []
+    last = 0
+    for match in OPERATOR.finditer(text):
+        if _operator(params, match.group(1) == "-", match.group(2), match.group(3)):
+            kept.append(text[last : match.start()])
+            last = match.end()
+            changed = True
+    kept.append(text[last:])
+    text = " ".join(" ".join(kept).split())
+    if len(text) > search.MAX_QUERY_LENGTH:
+        text, changed = text[: search.MAX_QUERY_LENGTH].rsplit(" ", 1)[0], True
+    if params.getlist("q") != ([text] if text else []):
+        changed = changed or len(params.getlist("q")) > 1 or "q" in params and text != params["q"].strip()
+    params.setlist("q", [text] if text else [])
+    group_of = dict(zip(index.label.values.keys, index.label_group, strict=True))
+    unrouted = []
+    for slug in params.getlist("label"):
+        group = group_of.get(slug)
+        if group and group not in params.getlist(group):
+            params.appendlist(group, slug)
+            changed = True
+        elif not group:
+            unrouted.append(slug)
+    params.setlist("label", unrouted)
+    for key in list(params):
+        if not params.getlist(key):
+            del params[key]
+    return params, changed
+
+
+def url_for(path, params, **changes):
+    """`path` with `params`, each change setting (a list or a value) or removing (None) one parameter."""
+    query = params.copy()
+    for key, value in changes.items():
+        if value is None or value == [] or value == "":
+            query.pop(key, None)
+        else:
+            query.setlist(key, value if isinstance(value, list) else [str(value)])
+    if "page" not in changes:
+        query.pop("page", None)  # a new filter starts again at page 1
+    encoded = query.urlencode(safe="/:")
+    return f"{path}?{encoded}" if encoded else path
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+    toggle_url: str
+
+
+@dataclass
+class FacetPanel:
+    name: str
+    label: str
+    kind: str
+    values: list
+    hidden: int = 0
+    more_url: str = ""
+    less_url: str = ""
+
+    @property
+    def selected(self):
+        return [v for v in self.values if v.selected]
+
+
+@dataclass
+class Chip:
+    label: str
+    remove_url: str
+    count_without: int | None = None
+
+
+@dataclass
+class BrowsePage:
+    params: QueryDict
+    filterset: BrowseFilterSet
+    count: int
+    page: object
+    entries: list
+    facets: list
+    chips: list
+    sort: str
+    per_page: int
+    terms: list
+    clear_url: str
+    errors: dict = field(default_factory=dict)
+    error_list: list = field(default_factory=list)  # (field label, messages, input id)
+    matching_ids: list = field(default_factory=list)
+    hidden_fields: list = field(default_factory=list)
+    links: dict = field(default_factory=dict)
+
+
+class Browser:
+    """Runs one browse request. `scope` is a topic page (its own entries only)."""
+
+    def __init__(self, params, *, path, index, scope=None):
+        self.params, self.path, self.index, self.scope = params, path, index, scope
+
+    def criteria(self, cleaned):
+        criteria = {}
+        names = ["edition", "dimension", "topic", "section", "language", "site", "label", *self.filterset.label_groups]
+        for name in names:
+            if cleaned.get(name):
+                criteria[name] = cleaned[name]
+        if "year_min" in cleaned or "year_max" in cleaned:
+            criteria["year"] = (_int_or_none(cleaned.get("year_min")), _int_or_none(cleaned.get("year_max")))
+        if "stars_min" in cleaned:
+            criteria["stars"] = int(cleaned["stars_min"])
+        if "rating_min" in cleaned:
+            criteria["rating"] = int(cleaned["rating_min"])
+        if cleaned.get("featured"):
+            criteria["featured"] = True
+        return criteria
+
+    def run(self, *, page_number=None, fmt=None, with_entries=True):
+        index = self.index
+        self.filterset = BrowseFilterSet(self.params, index=index)
+        cleaned = self.filterset.cleaned()
+        criteria = self.criteria(cleaned)
+        always = []
+        if self.scope is not None:
+            always.append(index.topic_id.mask([self.scope.pk], index.size))
+        text = cleaned.get("q", "")
+        ranked = search.matching_ids(text) if text else None
+        if ranked is not None:
+            mask = np.zeros(index.size, dtype=bool)
+            mask[index.positions(ranked)] = True
+            always.append(mask)
+        if cleaned.get("not_label"):
+            always.append(~index.label.mask(cleaned["not_label"], index.size))
+        selection = facets.Selection(index, criteria, always=always)
+
+        sort, per_page = ListOptionsForm(self.params).options(has_text=ranked is not None)
+        order = selection.order(sort, ranked)
+        page = Paginator(order, per_page).get_page(page_number)
+        entries = (
+            fetch_entries(index.ids[np.asarray(page.object_list, dtype=np.int64)].tolist()) if with_entries else []
+        )
+        terms = search.words(text)
+        panels = self.panels(selection, criteria, fmt)
+        result = BrowsePage(
+            params=self.params,
+            filterset=self.filterset,
+            count=selection.count,
+            page=page,
+            entries=entries,
+            facets=panels,
+            chips=self.chips(selection, panels, cleaned) if fmt is None else [],
+            sort=sort,
+            per_page=per_page,
+            terms=terms,
+            clear_url=url_for(
+                self.path, self.params, **{k: None for k in self.params if k not in ("sort", "per_page")}
+            ),
+            errors=dict(self.filterset.form.errors.items()),
+        )
+        form = self.filterset.form
+        result.error_list = [(form[name].label, messages, f"id_{name}") for name, messages in form.errors.items()]
+        if self.scope is not None:
+            result.matching_ids = index.ids[selection.matches].tolist()
+        result.hidden_fields = [
+            (key, value) for key, values in self.params.lists() if key not in VISIBLE_FIELDS for value in values
+        ]
+        result.links = {name: url_for(self.path, self.params, format=name) for name in ("json", "csv", "atom")}
+        result.links["html"] = url_for(self.path, self.params, page=page.number if page.number > 1 else None)
+        if page.has_next():
+            result.links["json_next"] = url_for(self.path, self.params, format="json", page=page.next_page_number())
+        if page.has_previous():
+            result.links["json_previous"] = url_for(
+                self.path, self.params, format="json", page=page.previous_page_number()
+            )
+        return result
+
+    def facet_specs(self):
+        specs = []
+        if self.scope is None:
+            specs += [("edition", "Edition"), ("dimension", "Dimension"), ("topic", "Topic")]
+        if self.scope is not None or self.params.getlist("topic") or self.params.getlist("section"):
+            specs.append(("section", "Section"))
+        specs += [(slug, name) for slug, name in self.index.groups if slug in self.filterset.label_groups]
+        specs += [
+            ("language", "Language"),
+            ("year", "Year"),
+            ("stars", "GitHub stars"),
+            ("rating", "Rating"),
+            ("featured", "Featured"),
+            ("site", "Source site"),
+        ]
+        return specs
+
+    def panels(self, selection, criteria, fmt):
+        expanded = self.params.get("more")
+        params = self.params.copy()
+        if fmt:
+            params.setlist("format", [fmt])
+        everything = fmt == "json"
+        panels = []
+        for name, label in self.facet_specs():
+            facet = selection.facet(name, label, criteria)
+            values = []
+            for key, text, count in zip(facet.keys, facet.labels, facet.counts, strict=True):
+                chosen = key in facet.selected
+                if not chosen and not count:
+                    continue
+                if name == "section" and not self._section_in_scope(key):
+                    continue
+                values.append(FacetValue(str(key), text, count, chosen, self.toggle_url(params, facet, key, chosen)))
+            if facet.kind == "values" and name != "section":
+                values.sort(key=lambda v: (-v.count, v.label.casefold()))
+            if not values:
+                continue
+            limit = EXPANDED_LIMIT if expanded == name or everything else FACET_LIMIT
+            shown = [v for i, v in enumerate(values) if i < limit or v.selected]
+            panel = FacetPanel(name, label, facet.kind, shown, hidden=len(values) - len(shown))
+            if panel.hidden:
+                panel.more_url = url_for(self.path, self.params, more=name, page=self.params.get("page"))
+            elif expanded == name:
+                panel.less_url = url_for(self.path, self.params, more=None, page=self.params.get("page"))
+            panels.append(panel)
+        return panels
+
+    def _section_in_scope(self, key):
+        if self.scope is not None:
+            return key.split("/", 1)[0] == self.scope.slug
+        topics = self.params.getlist("topic")
+        return not topics or key.split("/", 1)[0] in topics
+
+    def toggle_url(self, params, facet, key, chosen):
+        """The URL that adds (or, when `chosen`, removes) one value of a facet."""
+        name = facet.name
+        if facet.kind == "year":
+            value = None if chosen else str(key)
+            return url_for(self.path, params, year_min=value, year_max=value)
+        if facet.kind in ("stars", "rating"):
+            return url_for(self.path, params, **{f"{name}_min": None if chosen else str(key)})
+        if facet.kind == "featured":
+            return url_for(self.path, params, featured=None if chosen else "1")
+        current = params.getlist(name)
+        return url_for(self.path, params, **{name: [v for v in current if v != key] if chosen else [*current, key]})
+
+    def chips(self, selection, panels, cleaned):
+        """The active filters, each with a link that removes it and, when
+        nothing matches, how many results there would be without it."""
+        chips = []
+        for panel in panels:
+            for value in panel.selected:
+                rest = [v.value for v in panel.selected if v is not value]
+                without = None
+                if not selection.count:
+                    without = selection.count_without(panel.name, rest if panel.kind == "values" else None)
+                chips.append(
+                    Chip(
+                        f"{panel.label}: {value.label}", self.toggle_url(self.params, panel, value.value, True), without
+                    )
+                )
+        labels_of = dict(zip(self.index.label.values.keys, self.index.label.values.labels, strict=True))
+        for slug in cleaned.get("not_label", []):
+            rest = [s for s in self.params.getlist("not_label") if s != slug]
+            chips.append(Chip(f"Without: {labels_of.get(slug, slug)}", url_for(self.path, self.params, not_label=rest)))
+        if cleaned.get("q"):
+            chips.append(Chip(f"Search: “{cleaned['q']}”", url_for(self.path, self.params, q=None)))
+        return chips
+
+
+def _int_or_none(value):
+    return None if value is None else int(value)
+
+
+def fetch_entries(ids):
+    """The entries with these ids, in this order, with their card data (two queries)."""
+    if not ids:
+        return []
+    found = Entry.objects.with_card_data().in_bulk(ids)
+    return [found[i] for i in ids if i in found]

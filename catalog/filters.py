@@ -1,0 +1,158 @@
+"""The one FilterSet for browsing: URL parameters, their validation, and the
+database's answer.
+
+The choices of every facet come from the in-memory facet index, so building
+and validating the form costs no query. `BrowseFilterSet.qs` filters in SQL:
+it is the reference the in-memory facet counts are tested against.
+"""
+
+import re
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from . import search
+from .models import Entry, Placement, Section, TaggedEntry
+
+PER_PAGE_CHOICES = (20, 50, 100)
+SORT_CHOICES = [
+    ("relevance", "Relevance"),
+    ("newest", "Newest"),
+    ("stars", "Most stars"),
+    ("rating", "Rating"),
+    ("title", "Title"),
+    ("added", "Recently added"),
+]
+# Parameters that are not filters; a label group cannot take these names.
+RESERVED = {"q", "sort", "per_page", "page", "format", "more", "lang", "tag"}
+
+
+class BrowseFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_text", label="Search", max_length=search.MAX_QUERY_LENGTH)
+    edition = django_filters.MultipleChoiceFilter(method="filter_placed", label="Edition")
+    dimension = django_filters.MultipleChoiceFilter(method="filter_placed", label="Dimension")
+    topic = django_filters.MultipleChoiceFilter(method="filter_placed", label="Topic")
+    section = django_filters.MultipleChoiceFilter(method="filter_section", label="Section")
+    # Any label, whatever its group; the browse page moves known ones to their group's parameter.
+    label = django_filters.MultipleChoiceFilter(method="filter_label", label="Label")
+    not_label = django_filters.MultipleChoiceFilter(method="filter_not_label", label="Without label")
+    language = django_filters.MultipleChoiceFilter(method="filter_language", label="Language")
+    year_min = django_filters.NumberFilter(
+        field_name="year", lookup_expr="gte", label="Year from", min_value=1900, max_value=2100
+    )
+    year_max = django_filters.NumberFilter(
+        field_name="year", lookup_expr="lte", label="Year to", min_value=1900, max_value=2100
+    )
+    stars_min = django_filters.NumberFilter(
+        field_name="github_stars", lookup_expr="gte", label="GitHub stars at least", min_value=0, max_value=10**9
+    )
+    rating_min = django_filters.NumberFilter(
+        field_name="rating", lookup_expr="gte", label="Rating at least", min_value=1, max_value=5
+    )
+    featured = django_filters.ChoiceFilter(method="filter_featured", label="Featured", choices=[("1", "Featured only")])
+    site = django_filters.MultipleChoiceFilter(method="filter_site", label="Source site")
+
+    class Meta:
+        model = Entry
+        fields = []
+
+    def __init__(self, data=None, *, index, **kwargs):
+        super().__init__(data, queryset=Entry.objects.all(), **kwargs)
+        self.index = index
+        for name in ("edition", "dimension", "topic", "section", "language", "site"):
+            values = getattr(index, name).values
+            self.filters[name].extra["choices"] = list(zip(values.keys, values.labels, strict=True))
+        labels = index.label.values
+        all_labels = list(zip(labels.keys, labels.labels, strict=True))
+        self.filters["label"].extra["choices"] = all_labels
+        self.filters["not_label"].extra["choices"] = all_labels
+        for slug, name in index.groups:
+            if slug in RESERVED or slug in self.filters:
+                continue
+            choices = [pair for pair, group in zip(all_labels, index.label_group, strict=True) if group == slug]
+            self.filters[slug] = django_filters.MultipleChoiceFilter(method="filter_label", label=name, choices=choices)
+            self.filters[slug].model = Entry
+            self.filters[slug].parent = self
+            self.filters[slug].field_name = slug
+
+    @property
+    def label_groups(self):
+        return [slug for slug, _ in self.index.groups if slug in self.filters]
+
+    def cleaned(self):
+        """The valid filter values; a field with an invalid value is left out (its error shows on the form)."""
+        self.form.is_valid()
+        return {name: value for name, value in self.form.cleaned_data.items() if value not in (None, "", [])}
+
+    @property
+    def qs(self):
+        """The database's answer, applying only the valid fields."""
+        queryset = self.queryset
+        for name, value in self.cleaned().items():
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    # --- the SQL of each filter -------------------------------------------------
+
+    def filter_text(self, queryset, name, value):
+        ids = search.matching_ids(value)
+        return queryset if ids is None else queryset.filter(id__in=ids)
+
+    def filter_placed(self, queryset, name, value):
+        lookup = {"edition": "section__topic__edition__slug__in", "dimension": "section__topic__dimension__slug__in"}
+        lookup = lookup.get(name, "section__topic__slug__in")
+        return queryset.filter(id__in=Placement.objects.filter(**{lookup: value}).values("entry_id"))
+
+    def filter_section(self, queryset, name, value):
+        rows = list(Section.objects.values_list("id", "parent_id", "slug", "topic__slug"))
+        children = {}
+        for sid, parent, _, _ in rows:
+            children.setdefault(parent, []).append(sid)
+        chosen = [sid for sid, _, slug, topic in rows if f"{topic}/{slug}" in value]
+        below = set()
+        while chosen:
+            sid = chosen.pop()
+            if sid not in below:
+                below.add(sid)
+                chosen.extend(children.get(sid, []))
+        return queryset.filter(id__in=Placement.objects.filter(section_id__in=below).values("entry_id"))
+
+    def filter_label(self, queryset, name, value):
+        return queryset.filter(id__in=TaggedEntry.objects.filter(tag__slug__in=value).values("content_object_id"))
+
+    def filter_not_label(self, queryset, name, value):
+        return queryset.exclude(id__in=TaggedEntry.objects.filter(tag__slug__in=value).values("content_object_id"))
+
+    def filter_language(self, queryset, name, value):
+        condition = Q()
+        for language in value:
+            condition |= Q(language__iexact=language)
+        return queryset.filter(condition)
+
+    def filter_featured(self, queryset, name, value):
+        return queryset.filter(featured=True)
+
+    def filter_site(self, queryset, name, value):
+        condition = Q()
+        for host in value:
+            pattern = r"^https?://(www\.)?" + re.escape(host) + r"([:/?#]|$)"
+            condition |= Q(url__iregex=pattern)
+        return queryset.filter(condition)
+
+
+class ListOptionsForm(forms.Form):
+    """How to list the results: order and page size (not filters)."""
+
+    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+    per_page = forms.TypedChoiceField(
+        choices=[(n, n) for n in PER_PAGE_CHOICES], coerce=int, required=False, label="Per page"
+    )
+
+    def options(self, has_text):
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        sort = data.get("sort") or ("relevance" if has_text else "newest")
+        if sort == "relevance" and not has_text:
+            sort = "newest"
+        return sort, data.get("per_page") or PER_PAGE_CHOICES[0]
