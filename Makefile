@@ -20,6 +20,11 @@ $(VENV)/.deps-dev: requirements-dev.txt requirements.txt $(VENV)/.deps-runtime
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# axe-core for the accessibility tests (test-only; skipped with a reason without npm).
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: the accessibility tests will skip"; fi
+
 db: $(VENV)/.deps-runtime
 	$(SETUP_ENV) $(PY) manage.py migrate --noinput
 	$(SETUP_ENV) $(PY) manage.py loaddata $(FIXTURES)
@@ -27,7 +32,7 @@ db: $(VENV)/.deps-runtime
 run: db
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.deps-dev db
+test: $(VENV)/.deps-dev node_modules/axe-core/axe.min.js db
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.deps-dev
@@ -40,4 +45,4 @@ format: $(VENV)/.deps-dev
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles screenshots .pytest_cache
+	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles screenshots .pytest_cache

@@ -15,7 +15,7 @@ from django.http import QueryDict
 from django.utils.text import slugify
 
 from . import facets, search
-from .filters import BrowseFilterSet, ListOptionsForm
+from .filters import PER_PAGE_CHOICES, BrowseFilterSet, ListOptionsForm
 from .models import Entry
 
 # Old or short parameter names that keep working (moved to the new name).
@@ -67,7 +67,8 @@ def canonical_params(query, index):
     params = QueryDict(mutable=True)
     for key, values in query.lists():
         params.setlist(ALIASES.get(key, key), [v for v in values if v.strip()] if key != "q" else values)
-    changed = any(key in ALIASES for key in query)
+    # Renamed parameters and the empty fields of a submitted form make a new URL.
+    changed = any(key in ALIASES or not all(v.strip() for v in values) for key, values in query.lists())
     text = " ".join(params.getlist("q"))[: search.MAX_QUERY_LENGTH * 2]
     kept = []
     last = 0
@@ -93,6 +94,13 @@ def canonical_params(query, index):
         elif not group:
             unrouted.append(slug)
     params.setlist("label", unrouted)
+    # Defaults stay out of the URL, so one view has one address.
+    if params.get("per_page") == str(PER_PAGE_CHOICES[0]):
+        params.pop("per_page")
+        changed = True
+    if params.get("sort") == ("relevance" if text else "newest"):
+        params.pop("sort")
+        changed = True
     for key in list(params):
         if not params.getlist(key):
             del params[key]

@@ -77,3 +77,58 @@ class Factory:
 @pytest.fixture
 def make(db):
     return Factory()
+
+
+LANGUAGES = ["Go", "Python", "TypeScript", "Rust", "go"]
+HOSTS = [
+    "https://github.com/org{n}/p{i}",
+    "https://www.istio.io/docs/{i}",
+    "https://medium.com/@a/{i}",
+    "http://blog{n}.example.org/{i}",
+]
+WORDS = ["istio", "envoy", "kiali", "gateway", "mesh", "tracing", "jaeger", "ambient", "sidecar", "policy"]
+
+
+def build_catalog(make, seed=7, entries=60):
+    """A small catalog with every kind of attribute, shared URLs and nested sections."""
+    import random
+
+    rng = random.Random(seed)
+    groups = {
+        "maturity": LabelGroup.objects.get_or_create(
+            slug="maturity", defaults={"name": "Maturity tier", "position": 1}
+        )[0],
+        "kind": LabelGroup.objects.get_or_create(slug="kind", defaults={"name": "Content kind", "position": 2})[0],
+    }
+    labels = [
+        make.label(name=name, slug=name.lower().replace(" ", "-"), group=groups[group])
+        for name, group in [("STANDARD", "maturity"), ("LEGACY", "maturity"), ("GUIDE", "kind"), ("TOOL", "kind")]
+    ]
+    sections = []
+    for e in range(2):
+        edition = make.edition(slug=f"e{e + 1}", name=f"Edition {e + 1}")
+        for d in range(2):
+            dimension = make.dimension(edition=edition, slug=f"dim-{d}", name=f"Dimension {d}")
+            for t in range(2):
+                topic = make.topic(dimension=dimension, slug=f"topic-{d}-{t}", title=f"Topic {d}.{t}")
+                top = make.section(topic=topic, slug="top", title="Top")
+                child = make.section(topic=topic, parent=top, slug="top-child", title="Child")
+                other = make.section(topic=topic, slug="other", title="Other")
+                sections += [top, child, other]
+    for i in range(entries):
+        n = rng.randrange(4)
+        github = rng.random() < 0.4
+        entry = make.entry(
+            title=f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {i}",
+            url=HOSTS[n].format(n=i % 3, i=i),
+            description=" ".join(rng.choice(WORDS) for _ in range(6)),
+            year=rng.choice([None, 2018, 2020, 2021, 2022, 2023, 2024]),
+            github_stars=rng.choice([5, 50, 500, 5000, 50000]) if github else None,
+            language=rng.choice(LANGUAGES) if github else "",
+            rating=rng.choice([None, 1, 3, 4, 5]),
+            featured=rng.random() < 0.2,
+            labels=rng.sample(labels, rng.randrange(3)),
+        )
+        for section in rng.sample(sections, rng.randrange(0, 3)):
+            Placement.objects.create(section=section, entry=entry, position=i)
+    return labels

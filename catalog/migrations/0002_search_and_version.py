@@ -107,12 +107,13 @@ POSTGRES_FORWARD = [
     """
     CREATE FUNCTION catalog_entry_document() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+      -- Angle brackets go first: PostgreSQL's parser would take "<b>...</b>" for markup and skip it.
       NEW.search_document :=
-        setweight(to_tsvector('english', coalesce(NEW.title, '')), 'A')
+        setweight(to_tsvector('english', translate(coalesce(NEW.title, ''), '<>', '  ')), 'A')
         || setweight(to_tsvector('english', coalesce((
              SELECT string_agg(l.name, ' ') FROM catalog_taggedentry t
              JOIN catalog_label l ON l.id = t.tag_id WHERE t.content_object_id = NEW.id), '')), 'B')
-        || setweight(to_tsvector('english', coalesce(NEW.description, '')), 'C')
+        || setweight(to_tsvector('english', translate(coalesce(NEW.description, ''), '<>', '  ')), 'C')
         || setweight(to_tsvector('simple', regexp_replace(coalesce(NEW.url, ''), '[^[:alnum:]]+', ' ', 'g')), 'D');
       RETURN NEW;
     END $$

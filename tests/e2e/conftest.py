@@ -67,3 +67,26 @@ def screenshot():
 @pytest.fixture
 def live_seed(transactional_db):
     call_command("loaddata", "base", "istio", verbosity=0)
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def axe():
+    """Runs axe-core in a page; returns the serious and critical violations."""
+    if not AXE.exists():
+        if os.environ.get("MESHPORTAL_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{AXE} is missing: run `npm ci` (make test does)")
+        pytest.skip("axe-core is not installed (npm ci): accessibility checks skipped")
+
+    def run(page):
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate("axe.run().then(r => r.violations)")
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in violations
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    return run

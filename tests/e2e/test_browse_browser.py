@@ -1,0 +1,61 @@
+"""A reader filters the catalog by clicking, with JavaScript on and off."""
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def result_titles(page):
+    return page.locator("#browse-results .entry__title").all_inner_texts()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+def test_filter_by_clicking(browser, live_server, live_seed, screenshot, javascript):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/browse/")
+    assert page.locator("#result-count").inner_text() == "53 entries, page 1 of 3"
+    page.evaluate("window.__samePage = true") if javascript else None
+
+    page.locator("#facet-kind + ul").get_by_role("link", name="GUIDE").click()
+    page.wait_for_url("**/browse/?kind=guide")
+    page.wait_for_function("document.querySelector('#result-count').textContent.startsWith('6 ')")
+    assert page.locator("#result-count").inner_text() == "6 entries"
+    assert page.locator(".chips").get_by_role("link", name="Content kind: GUIDE").is_visible()
+
+    # A second facet narrows further: the year link's own count is what it gives.
+    year = page.locator("#facet-year + ul a").first
+    year_label, expected = year.locator(".facet__label").inner_text(), year.locator(".count").inner_text().split()[0]
+    year.click()
+    page.wait_for_url(f"**year_min={year_label}**")
+    page.wait_for_function("!document.querySelector('#result-count').textContent.startsWith('6 ')")
+    count = page.locator("#result-count").inner_text()
+    assert count == f"{expected} entr{'y' if expected == '1' else 'ies'}"
+    assert len(result_titles(page)) == int(expected)
+    assert all(y == f"({year_label})" for y in page.locator("#browse-results .entry__year").all_inner_texts())
+    if javascript:
+        # No full reload happened, and the live region announced the count.
+        assert page.evaluate("window.__samePage") is True
+        assert page.locator("#browse-live").inner_text() == count
+    screenshot(page, f"browse-{'js-on' if javascript else 'js-off'}")
+
+    page.go_back()
+    page.wait_for_url("**/browse/?kind=guide")
+    page.wait_for_function("document.querySelector('#result-count').textContent === '6 entries'")
+    context.close()
+
+
+def test_search_box_and_query_syntax(page, live_server, live_seed, screenshot):
+    page.goto(f"{live_server.url}/browse/")
+    page.get_by_label("Search titles, descriptions, URLs and labels").fill("istio label:guide")
+    page.get_by_role("button", name="Apply").first.click()
+    page.wait_for_url("**/browse/?q=istio&kind=guide")
+    page.wait_for_function("document.querySelector('#result-count').textContent === '5 entries'")
+    assert page.locator("#browse-results mark").count() >= 5
+    screenshot(page, "browse-search")
+
+
+@pytest.mark.parametrize("path", ["/browse/", "/topics/istio/", "/browse/?kind=guide&year_min=abc"])
+def test_no_serious_accessibility_violations(page, live_server, live_seed, axe, path):
+    page.goto(f"{live_server.url}{path}")
+    assert axe(page) == []
