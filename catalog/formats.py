@@ -101,6 +101,7 @@ def as_atom(result, request, title):
         description=f"{result.count} entries",
         feed_url=request.build_absolute_uri(result.links["atom"]),
         language="en",
+        author_name="meshportal",  # RFC 4287: entries need an author, here or in each entry
     )
     for entry in result.entries:
         feed.add_item(

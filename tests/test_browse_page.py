@@ -77,7 +77,7 @@ def test_every_format_lists_the_same_entries(client, seed):
     assert atom["Content-Type"].startswith("application/atom+xml")
     feed = ET.fromstring(atom.content)  # noqa: S314 - our own response
     assert feed.tag == f"{ATOM}feed"
-    for required in ("id", "title", "updated"):
+    for required in ("id", "title", "updated", "author"):
         assert feed.find(f"{ATOM}{required}") is not None
     entries = feed.findall(f"{ATOM}entry")
     assert [e.find(f"{ATOM}title").text for e in entries] == shown
