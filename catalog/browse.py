@@ -8,6 +8,7 @@ the same parameters the facets use, so every view has one shareable URL.
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
 
 import numpy as np
 from django.core.paginator import Paginator
@@ -107,18 +108,27 @@ def canonical_params(query, index):
     return params, changed
 
 
+def _items(key, value):
+    if value is None or value == "" or value == []:
+        return []
+    return [(key, str(v)) for v in (value if isinstance(value, list) else [value])]
+
+
 def url_for(path, params, **changes):
-    """`path` with `params`, each change setting (a list or a value) or removing (None) one parameter."""
-    query = params.copy()
+    """`path` with `params`, each change setting (a list or a value) or removing (None) one
+    parameter in place. A change of filters drops `page`: a new result starts at page 1."""
+    items, done = [], set()
+    for key, values in params.lists():
+        if key in changes:
+            if key not in done:
+                items += _items(key, changes[key])
+                done.add(key)
+        elif key != "page":
+            items += [(key, v) for v in values]
     for key, value in changes.items():
-        if value is None or value == [] or value == "":
-            query.pop(key, None)
-        else:
-            query.setlist(key, value if isinstance(value, list) else [str(value)])
-    if "page" not in changes:
-        query.pop("page", None)  # a new filter starts again at page 1
-    encoded = query.urlencode(safe="/:")
-    return f"{path}?{encoded}" if encoded else path
+        if key not in done:
+            items += _items(key, value)
+    return f"{path}?{urlencode(items, safe='/:', quote_via=quote)}" if items else path
 
 
 @dataclass
@@ -201,18 +211,18 @@ class Browser:
         criteria = self.criteria(cleaned)
         always = []
         if self.scope is not None:
-            always.append(index.topic_id.mask([self.scope.pk], index.size))
+            always.append(index.topic_id.mask([self.scope.pk]))
         text = cleaned.get("q", "")
-        ranked = search.matching_ids(text) if text else None
+        sort, per_page = ListOptionsForm(self.params).options(has_text=bool(search.words(text)))
+        ranked = search.matching_ids(text, ranked=sort == "relevance") if text else None
         if ranked is not None:
             mask = np.zeros(index.size, dtype=bool)
             mask[index.positions(ranked)] = True
             always.append(mask)
         if cleaned.get("not_label"):
-            always.append(~index.label.mask(cleaned["not_label"], index.size))
+            always.append(~index.label.mask(cleaned["not_label"]))
         selection = facets.Selection(index, criteria, always=always)
 
-        sort, per_page = ListOptionsForm(self.params).options(has_text=ranked is not None)
         order = selection.order(sort, ranked)
         page = Paginator(order, per_page).get_page(page_number)
         entries = (
@@ -286,13 +296,17 @@ class Browser:
                     continue
                 if name == "section" and not self._section_in_scope(key):
                     continue
-                values.append(FacetValue(str(key), text, count, chosen, self.toggle_url(params, facet, key, chosen)))
+                values.append(FacetValue(str(key), text, count, chosen, ""))
             if facet.kind == "values" and name != "section":
                 values.sort(key=lambda v: (-v.count, v.label.casefold()))
             if not values:
                 continue
             limit = EXPANDED_LIMIT if expanded == name or everything else FACET_LIMIT
             shown = [v for i, v in enumerate(values) if i < limit or v.selected]
+            # Links only for the values shown: a facet can have thousands.
+            for value in shown:
+                key = value.value if facet.kind in ("values", "featured") or ".." in value.value else int(value.value)
+                value.toggle_url = self.toggle_url(params, facet, key, value.selected)
             panel = FacetPanel(name, label, facet.kind, shown, hidden=len(values) - len(shown))
             if panel.hidden:
                 panel.more_url = url_for(self.path, self.params, more=name, page=self.params.get("page"))

@@ -28,16 +28,35 @@ SORT_CHOICES = [
 RESERVED = {"q", "sort", "per_page", "page", "format", "more", "lang", "tag"}
 
 
+class KeyChoiceField(forms.MultipleChoiceField):
+    """Several values, each a key of a mapping from the facet index.
+
+    The mapping is shared, never copied: Django deep-copies a form's fields
+    for every request, and a facet can have thousands of values.
+    """
+
+    def __init__(self, *args, keys=None, **kwargs):
+        super().__init__(*args, choices=(), **kwargs)
+        self.keys = keys if keys is not None else {}
+
+    def valid_value(self, value):
+        return value in self.keys
+
+
+class KeyChoiceFilter(django_filters.MultipleChoiceFilter):
+    field_class = KeyChoiceField
+
+
 class BrowseFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_text", label="Search", max_length=search.MAX_QUERY_LENGTH)
-    edition = django_filters.MultipleChoiceFilter(method="filter_placed", label="Edition")
-    dimension = django_filters.MultipleChoiceFilter(method="filter_placed", label="Dimension")
-    topic = django_filters.MultipleChoiceFilter(method="filter_placed", label="Topic")
-    section = django_filters.MultipleChoiceFilter(method="filter_section", label="Section")
+    edition = KeyChoiceFilter(method="filter_placed", label="Edition")
+    dimension = KeyChoiceFilter(method="filter_placed", label="Dimension")
+    topic = KeyChoiceFilter(method="filter_placed", label="Topic")
+    section = KeyChoiceFilter(method="filter_section", label="Section")
     # Any label, whatever its group; the browse page moves known ones to their group's parameter.
-    label = django_filters.MultipleChoiceFilter(method="filter_label", label="Label")
-    not_label = django_filters.MultipleChoiceFilter(method="filter_not_label", label="Without label")
-    language = django_filters.MultipleChoiceFilter(method="filter_language", label="Language")
+    label = KeyChoiceFilter(method="filter_label", label="Label")
+    not_label = KeyChoiceFilter(method="filter_not_label", label="Without label")
+    language = KeyChoiceFilter(method="filter_language", label="Language")
     year_min = django_filters.NumberFilter(
         field_name="year", lookup_expr="gte", label="Year from", min_value=1900, max_value=2100
     )
@@ -51,7 +70,7 @@ class BrowseFilterSet(django_filters.FilterSet):
         field_name="rating", lookup_expr="gte", label="Rating at least", min_value=1, max_value=5
     )
     featured = django_filters.ChoiceFilter(method="filter_featured", label="Featured", choices=[("1", "Featured only")])
-    site = django_filters.MultipleChoiceFilter(method="filter_site", label="Source site")
+    site = KeyChoiceFilter(method="filter_site", label="Source site")
 
     class Meta:
         model = Entry
@@ -61,20 +80,15 @@ class BrowseFilterSet(django_filters.FilterSet):
         super().__init__(data, queryset=Entry.objects.all(), **kwargs)
         self.index = index
         for name in ("edition", "dimension", "topic", "section", "language", "site"):
-            values = getattr(index, name).values
-            self.filters[name].extra["choices"] = list(zip(values.keys, values.labels, strict=True))
-        labels = index.label.values
-        all_labels = list(zip(labels.keys, labels.labels, strict=True))
-        self.filters["label"].extra["choices"] = all_labels
-        self.filters["not_label"].extra["choices"] = all_labels
+            self.filters[name].extra["keys"] = getattr(index, name).values.position
+        self.filters["label"].extra["keys"] = index.label.values.position
+        self.filters["not_label"].extra["keys"] = index.label.values.position
         for slug, name in index.groups:
             if slug in RESERVED or slug in self.filters:
                 continue
-            choices = [pair for pair, group in zip(all_labels, index.label_group, strict=True) if group == slug]
-            self.filters[slug] = django_filters.MultipleChoiceFilter(method="filter_label", label=name, choices=choices)
-            self.filters[slug].model = Entry
-            self.filters[slug].parent = self
-            self.filters[slug].field_name = slug
+            group_filter = KeyChoiceFilter(method="filter_label", label=name, keys=index.group_keys(slug))
+            group_filter.model, group_filter.parent, group_filter.field_name = Entry, self, slug
+            self.filters[slug] = group_filter
 
     @property
     def label_groups(self):

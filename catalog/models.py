@@ -7,6 +7,7 @@ stand in many sections and in every edition while being edited in one place.
 Every model has a natural key so fixtures load twice without duplicates.
 """
 
+import functools
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -209,6 +210,12 @@ class LabelGroup(models.Model):
         return (self.slug,)
 
 
+@functools.lru_cache(maxsize=1024)
+def label_url(slug):
+    """A label page's URL; cached, since every entry card links its labels."""
+    return reverse("catalog:label", kwargs={"slug": slug})
+
+
 class Label(TagBase):
     """A django-taggit tag that belongs to a group, e.g. GUIDE in "Content kind"."""
 
@@ -220,7 +227,7 @@ class Label(TagBase):
         ordering = ["group__position", "position", "name"]
 
     def get_absolute_url(self):
-        return reverse("catalog:label", kwargs={"slug": self.slug})
+        return label_url(self.slug)
 
     def natural_key(self):
         return (self.name,)

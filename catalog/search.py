@@ -7,6 +7,7 @@ write (migration 0002), bulk loads included.
 
 import re
 
+import numpy as np
 from django.db import connection
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -20,8 +21,9 @@ def words(text):
     return [w.lower() for w in WORD.findall(text or "")][:20]
 
 
-def matching_ids(text):
-    """Ids of entries matching every word of `text` (as a prefix), best match first.
+def matching_ids(text, *, ranked=True):
+    """Ids of entries matching every word of `text` (as a prefix); best match
+    first when `ranked`, else in no particular order.
 
     Returns None when `text` holds no searchable word.
     """
@@ -31,19 +33,25 @@ def matching_ids(text):
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             query = " & ".join(f"{t}:*" for t in terms)
+            rank = "ts_rank_cd(search_document, query)" if ranked else "0"
             cursor.execute(
-                "SELECT id FROM catalog_entry, to_tsquery('english', %s) query"
-                " WHERE search_document @@ query ORDER BY ts_rank_cd(search_document, query) DESC, id",
+                f"SELECT id, -{rank} FROM catalog_entry, to_tsquery('english', %s) query"  # noqa: S608 - no input
+                " WHERE search_document @@ query",
                 [query],
             )
         else:
             query = " ".join('"{}"*'.format(t.replace('"', '""')) for t in terms)
+            rank = "bm25(catalog_entry_fts, 10.0, 2.0, 1.0, 5.0)" if ranked else "0"
             cursor.execute(
-                "SELECT rowid FROM catalog_entry_fts WHERE catalog_entry_fts MATCH %s"
-                " ORDER BY bm25(catalog_entry_fts, 10.0, 2.0, 1.0, 5.0), rowid",
+                f"SELECT rowid, {rank} FROM catalog_entry_fts WHERE catalog_entry_fts MATCH %s",  # noqa: S608
                 [query],
             )
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    if not ranked or not rows:
+        return [row[0] for row in rows]
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
+    scores = np.array([row[1] for row in rows], dtype=np.float64)  # lower is better
+    return ids[np.lexsort((ids, scores))].tolist()
 
 
 def highlight(text, terms):

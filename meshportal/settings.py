@@ -95,7 +95,12 @@ DATABASES = {
     "default": dj_database_url.config(
         env="DATABASE_URL",
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        # SQLite connections are cheap to keep; PostgreSQL's pool (psycopg[pool]) wants 0.
+        conn_max_age=int(
+            os.environ.get(
+                "DATABASE_CONN_MAX_AGE", "0" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "600"
+            )
+        ),
         conn_health_checks=True,
     )
 }
