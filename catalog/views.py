@@ -1,13 +1,8 @@
 """Thin views: parse the request, call a queryset or page builder, render."""
 
-import hashlib
-from functools import wraps
-
-from django.conf import settings
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import facets, pages, search
@@ -61,40 +56,6 @@ def home(request, edition=None):
     )
 
 
-def cached(view):
-    """Serve a GET from the cache, keyed by the catalog's data version and the full URL.
-
-    Every write changes the version (database triggers), so a cached page is
-    never stale. BROWSE_CACHE_SECONDS=0 turns it off.
-    """
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        seconds = settings.BROWSE_CACHE_SECONDS
-        if not seconds or request.method != "GET":
-            return view(request, *args, **kwargs)
-        version = facets.current_version()
-        key = (
-            "page:"
-            + hashlib.sha256(f"{settings.MESHPORTAL_RELEASE}|{version}|{request.get_full_path()}".encode()).hexdigest()
-        )
-        hit = cache.get(key)
-        if hit is not None:
-            content, headers = hit
-            response = HttpResponse(content)
-            for name, value in headers.items():
-                response[name] = value
-            return response
-        request.catalog_version = version
-        response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.streaming:
-            headers = {k: v for k, v in response.items() if k in ("Content-Type", "Content-Disposition")}
-            cache.set(key, (response.content, headers), seconds)
-        return response
-
-    return wrapper
-
-
 def _browse(request, *, path, scope=None, with_entries=True):
     """Run the faceted browse for this request: (result, redirect URL or None)."""
     index = facets.get_index(getattr(request, "catalog_version", None))
@@ -122,7 +83,6 @@ def _format_response(request, result, *, title, filename):
     return None
 
 
-@cached
 def browse(request):
     result, moved = _browse(request, path=request.path)
     if moved:
@@ -137,7 +97,6 @@ def browse(request):
     )
 
 
-@cached
 def topic(request, slug, edition=None):
     editions = _editions()
     current = _edition(editions, edition)

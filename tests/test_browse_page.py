@@ -6,6 +6,8 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -289,3 +291,17 @@ def test_no_input_gives_a_server_error(client, seed, pairs):
     assert response.status_code in (200, 302)
     if response.status_code == 302:
         assert client.get(response["Location"]).status_code == 200
+
+
+def test_a_cached_page_costs_one_query(client, seed, settings, django_assert_num_queries):
+    settings.BROWSE_CACHE_SECONDS = 600
+    first = client.get("/browse/?kind=guide")
+    with django_assert_num_queries(1):  # the data version
+        again = client.get("/browse/?kind=guide")
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"] and again["X-Frame-Options"] == "DENY"
+    client.cookies["sessionid"] = "signed-in"
+    with CaptureQueriesContext(connection) as queries:
+        signed_in = client.get("/browse/?kind=guide")
+    assert len(queries) > 1  # rendered again for a signed-in user, not served from the cache
+    assert signed_in.content == first.content
