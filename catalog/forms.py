@@ -28,6 +28,7 @@ BOT_CODES = ("honeypot", "too_fast", "form_tampered")
 _HAS_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:(?!\d)", re.IGNORECASE)
 _MULTILINE_OK = "\n\r\t"
 EM_SPACE = "\u2003"
+_ID = re.compile(r"[1-9][0-9]{0,17}")  # an id that fits every database's 64-bit integer
 
 
 def issue_started(at=None):
@@ -104,8 +105,29 @@ def grouped_section_choices():
 
 def parse_target(value):
     """A target value, "t12" (topic 12) or "s34" (section 34), as (kind, id); None when neither."""
-    match = re.fullmatch(r"([ts])([1-9][0-9]{0,17})", value or "")
+    match = re.fullmatch(rf"([ts])({_ID.pattern})", value or "")
     return (match.group(1), int(match.group(2))) if match else None
+
+
+class LabelsField(forms.ModelMultipleChoiceField):
+    """Labels by id; an id that no database integer can hold is refused before any query."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not _ID.fullmatch(str(pk)):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
+class SectionField(forms.ModelChoiceField):
+    """A section by id; an id that no database integer can hold is refused before any query."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not _ID.fullmatch(str(value)):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
 
 
 class TargetField(forms.ChoiceField):
@@ -165,7 +187,7 @@ class SubmissionForm(AccessibleFormMixin, forms.Form):
         required=False,
         help_text="A topic page or one of its sections. Not sure? The moderators will choose.",
     )
-    labels = forms.ModelMultipleChoiceField(
+    labels = LabelsField(
         label="Labels",
         queryset=Label.objects.select_related("group"),
         required=False,
@@ -260,8 +282,7 @@ class SubmissionForm(AccessibleFormMixin, forms.Form):
             raise ValidationError("A link cannot contain spaces or control characters.", code="invalid_url")
         if not _HAS_SCHEME.match(url):
             url = f"https://{url}"
-        scheme = urlsplit(url).scheme.lower()
-        if scheme not in ("http", "https"):
+        if url.split(":", 1)[0].lower() not in ("http", "https"):
             raise ValidationError("Only http:// and https:// links can be suggested.", code="unsafe_url")
         try:
             parts = urlsplit(url)
@@ -363,10 +384,10 @@ class ApproveForm(AccessibleFormMixin, forms.Form):
     """A moderator publishes a submission, optionally after editing it."""
 
     title = PlainTextField(max_length=500)
-    section = forms.ModelChoiceField(
+    section = SectionField(
         queryset=Section.objects.all(), help_text="The section of a topic page that will list the link."
     )
-    labels = forms.ModelMultipleChoiceField(
+    labels = LabelsField(
         queryset=Label.objects.select_related("group"), required=False, widget=forms.CheckboxSelectMultiple
     )
     description = PlainTextField(multiline=True, required=False, max_length=2000)

@@ -120,8 +120,12 @@ def little_catalog(make):
     maturity = LabelGroup.objects.create(name="Maturity tier", slug="maturity", position=0)
     kind = LabelGroup.objects.create(name="Content kind", slug="kind", position=1)
     labels = {
-        name: make.label(name=name, group=group)
-        for name, group in [("EMERGING", maturity), ("DE FACTO STANDARD", maturity), ("GUIDE", kind)]
+        name: make.label(name=name, group=group, slug=slug)
+        for name, slug, group in [
+            ("EMERGING", "emerging", maturity),
+            ("DE FACTO STANDARD", "de-facto-standard", maturity),
+            ("GUIDE", "guide", kind),
+        ]
     }
     entry = make.entry(
         section=mtls, url="https://github.com/envoyproxy/gateway", title="Envoy Gateway", labels=[labels["GUIDE"]]

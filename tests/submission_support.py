@@ -1,8 +1,8 @@
 """Helpers for the submission tests: a valid form post, and what readers can see.
 
 After issue 3 (browse, search, feeds) is merged, add its reader URLs to
-`reader_urls()`: every privacy test (pending submissions never leak) and the
-end-to-end flow test (an approved one is published) then cover them too.
+`reader_urls()` (privacy: pending and rejected submissions never leak) and to
+`published_urls()` (the whole flow: an approved one is published there).
 """
 
 import time
@@ -43,10 +43,19 @@ def reader_urls(topic=None, entry=None):
     return urls
 
 
+def published_urls(topic, entry):
+    """Where an approved submission must appear: its topic page and its permalink.
+
+    LEAD: after merging issue 3, add "/browse/", a search that finds the entry
+    (e.g. f"/browse/?q={entry.title}") and the JSON, CSV and Atom feeds here.
+    """
+    return [topic.get_absolute_url(), entry.get_absolute_url()]
+
+
 def assert_not_shown_to_readers(client, text, urls):
     for url in urls:
         response = client.get(url)
-        assert response.status_code in (200, 404), url
+        assert response.status_code == 200, url
         assert text not in response.content.decode(), f"{text!r} leaked on {url}"
 
 

@@ -143,11 +143,20 @@ def test_approve_after_editing_then_on_to_the_next(mod_client, moderator, little
     assert "Approved “Linkerd”: it is now listed in Linkerd › Getting started." in follow
 
 
-def test_approve_without_a_section_is_refused_on_the_page(mod_client, little_catalog, make):
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ("", "This field is required."),
+        ("99999999", "Select a valid choice."),
+        ("99999999999999999999", "Select a valid choice."),  # too big for a database integer
+        ("abc", "Select a valid choice."),
+    ],
+)
+def test_approve_without_a_valid_section_is_refused_on_the_page(mod_client, little_catalog, make, section, message):
     submission = make.submission(topic=little_catalog.topic)
-    response = mod_client.post(review_url(submission), {"_approve": "1", "title": "T", "section": ""})
+    response = mod_client.post(review_url(submission), {"_approve": "1", "title": "T", "section": section})
     assert response.status_code == 422
-    assert "This field is required." in response.content.decode()
+    assert message in response.content.decode()
     assert Submission.objects.get().status == "pending" and not Entry.objects.filter(url=submission.url).exists()
 
 

@@ -324,6 +324,8 @@ def test_every_field_has_a_length_cap(client, istio, field, limit):
         ("https://example.org:99999/", "invalid_url"),
         ("https://-bad-.example/", "invalid_url"),
         ("https://a..b.org/", "invalid_url"),
+        ("https://[", "invalid_url"),  # found by the fuzz test: urlsplit raised
+        ("http://[::1", "invalid_url"),
         ("", "required"),
     ],
 )
@@ -350,6 +352,8 @@ def test_only_web_links_are_accepted(client, istio, url, code):
         ("target", "t1 OR 1=1", "invalid_choice"),
         ("labels", ["99999999"], "invalid_choice"),
         ("labels", ["abc"], "invalid_pk_value"),
+        ("labels", ["99999999999999999999"], "invalid_pk_value"),  # found by the fuzz test: too big for SQLite
+        ("target", "t99999999999999999999", "invalid_choice"),
     ],
 )
 def test_each_field_is_validated(client, istio, field, value, code):
