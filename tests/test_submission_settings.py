@@ -1,13 +1,9 @@
 """Email and submission settings come from the environment."""
 
 import json
-import os
-import subprocess
-import sys
 
-from django.conf import settings
+from .test_settings import run
 
-BASE = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "EMAIL_", "SITE_URL", "SUBMISSION_"))}
 PRODUCTION = {"DJANGO_SECRET_KEY": "k" * 60, "DJANGO_ALLOWED_HOSTS": "meshportal.example.org,other.example.org"}
 NAMES = [
     "EMAIL_BACKEND",
@@ -32,14 +28,7 @@ def configured(**env):
         "import json, django; django.setup(); from django.conf import settings; "
         f"print(json.dumps({{n: getattr(settings, n, None) for n in {NAMES!r}}}))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=settings.BASE_DIR,
-        env={**BASE, "DJANGO_SETTINGS_MODULE": "meshportal.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run(code, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
