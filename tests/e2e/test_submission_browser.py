@@ -11,13 +11,27 @@ PASSWORD = "Moderate-with-care-2026"
 TITLE = "Zero-trust networking with a service mesh"
 
 
-def test_a_reader_suggests_a_link_and_a_moderator_approves_it(browser, live_server, live_seed, screenshot, settings):
+@pytest.fixture
+def new_page(browser):
+    """Pages in browser contexts of their own (a reader, a moderator), closed after the test."""
+    contexts = []
+
+    def open_page(**options):
+        contexts.append(browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options}))
+        return contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def test_a_reader_suggests_a_link_and_a_moderator_approves_it(new_page, live_server, live_seed, screenshot, settings):
     settings.SUBMISSION_MIN_FILL_SECONDS = 1
     staff_user_create(username="mia", role="moderator", password=PASSWORD, email="mia@example.org")
     section = Section.objects.get(topic__slug="istio", slug="cloud-native-infrastructure-service-mesh-security")
 
     # The reader, on the Istio page, follows "Suggest a link" and fills the form in.
-    reader = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    reader = new_page()
     reader.goto(f"{live_server.url}/topics/istio/")
     reader.get_by_role("link", name="Suggest a link for this page").click()
     reader.wait_for_url("**/submit/?topic=*")
@@ -39,7 +53,7 @@ def test_a_reader_suggests_a_link_and_a_moderator_approves_it(browser, live_serv
     screenshot(reader, "submit-status-pending")
 
     # The moderator signs in, finds it in the queue, and approves it after a small edit.
-    moderator = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    moderator = new_page()
     moderator.goto(f"{live_server.url}/admin/login/?next=/admin/catalog/submission/")
     moderator.get_by_label("Username").fill("mia")
     moderator.get_by_label("Password").fill(PASSWORD)
@@ -76,9 +90,8 @@ def test_a_reader_suggests_a_link_and_a_moderator_approves_it(browser, live_serv
     assert Submission.objects.get().moderator.username == "mia"
 
 
-def test_the_form_at_phone_width_in_dark_mode_shows_its_errors(browser, live_server, live_seed, screenshot):
-    context = browser.new_context(viewport={"width": 360, "height": 800}, color_scheme="dark")
-    page = context.new_page()
+def test_the_form_at_phone_width_in_dark_mode_shows_its_errors(new_page, live_server, live_seed, screenshot):
+    page = new_page(viewport={"width": 360, "height": 800}, color_scheme="dark")
     page.goto(f"{live_server.url}/submit/")
     page.get_by_label("Link", exact=True).fill("ftp://example.org/file")
     page.get_by_role("button", name="Send suggestion").click()
@@ -92,4 +105,3 @@ def test_the_form_at_phone_width_in_dark_mode_shows_its_errors(browser, live_ser
     screenshot(page, "submit-form-360-dark-errors")
     summary.get_by_role("link", name="Title: This field is required.").click()
     assert page.evaluate("document.activeElement.id") == "id_title"
-    context.close()
