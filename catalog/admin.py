@@ -185,7 +185,7 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     @admin.display(description="site", ordering="url")
     def link_host(self, obj):
-        return Entry(url=obj.url).host
+        return obj.host
 
     @admin.display(description="suggested place")
     def target(self, obj):

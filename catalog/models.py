@@ -31,6 +31,14 @@ def is_safe_url(url):
     return parts.scheme.lower() in SAFE_URL_SCHEMES and bool(parts.netloc)
 
 
+def url_host(url):
+    """The host of `url` as readers name the site: lower case, without `www.`."""
+    try:
+        return (urlsplit(url or "").hostname or "").removeprefix("www.")
+    except ValueError:
+        return ""
+
+
 class NaturalKeyQuerySet(models.QuerySet):
     """`get_by_natural_key()` for loaddata, from the model's `natural_key_lookups`."""
 
@@ -330,7 +338,7 @@ class Entry(models.Model):
 
     @property
     def host(self):
-        return (urlsplit(self.url).hostname or "").removeprefix("www.")
+        return url_host(self.url)
 
     def grouped_labels(self):
         """[(group, [labels])] in group order; needs `with_card_data()` to avoid queries."""
@@ -502,9 +510,8 @@ class Submission(models.Model):
         return self.status == self.Status.PENDING
 
     @property
-    def target(self):
-        """Where the submitter suggested it: the section, else the topic, else None."""
-        return self.section or self.topic
+    def host(self):
+        return url_host(self.url)
 
     @property
     def rejection_text(self):

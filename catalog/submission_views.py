@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.cache import never_cache
 
 from . import pages
 from .forms import SubmissionForm, parse_target
@@ -28,6 +29,7 @@ def _private(response):
     return response
 
 
+@never_cache  # a fresh CSRF token and start time each time
 def submit(request):
     if request.method != "POST":
         form = SubmissionForm(target=_initial_target(request.GET))

@@ -208,12 +208,14 @@ def test_bulk_approve_places_each_in_its_suggested_section(mod_client, little_ca
     assert "1 already decided, left as they were." in html
 
 
-def test_bulk_reject_asks_for_the_reason_first(mod_client, little_catalog, make):
-    chosen = [make.submission(title=f"Spam {i}") for i in range(3)]
+@pytest.mark.parametrize("count", [3, 30])
+def test_bulk_reject_asks_for_the_reason_first(mod_client, little_catalog, make, django_assert_max_num_queries, count):
+    chosen = [make.submission(title=f"Spam {i}") for i in range(count)]
     kept = make.submission(title="Keep me")
-    page = run_action(mod_client, "reject_selected", chosen)
+    with django_assert_max_num_queries(14):
+        page = run_action(mod_client, "reject_selected", chosen)
     html = page.content.decode()
-    assert page.status_code == 200 and "Reject these 3 pending submissions?" in html
+    assert page.status_code == 200 and f"Reject these {count} pending submissions?" in html
     assert all(f'name="{ACTION_CHECKBOX_NAME}" value="{s.pk}"' in html for s in chosen)
     assert Submission.objects.filter(status="rejected").count() == 0  # nothing yet
 
@@ -224,7 +226,7 @@ def test_bulk_reject_asks_for_the_reason_first(mod_client, little_catalog, make)
     assert done.status_code == 302
     assert set(Submission.objects.filter(status="rejected").values_list("pk", flat=True)) == {s.pk for s in chosen}
     assert Submission.objects.get(pk=kept.pk).status == "pending"
-    assert "Rejected 3 submissions." in mod_client.get(done["Location"]).content.decode()
+    assert f"Rejected {count} submissions." in mod_client.get(done["Location"]).content.decode()
 
 
 def test_a_moderator_clears_a_queue_of_fifty_in_two_requests(mod_client, little_catalog, make):

@@ -128,6 +128,17 @@ def test_a_suggestion_is_stored_and_the_reader_sees_what_happens_next(
     assert "ada@example.org" not in html  # a shared status link does not reveal the address
 
 
+def test_the_status_page_is_private_and_cheap(client, istio, make, django_assert_max_num_queries):
+    submission = make.submission(section=istio.sections.first(), labels=[Label.objects.first()])
+    with django_assert_max_num_queries(3):
+        response = client.get(submission.get_absolute_url())
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert response["X-Robots-Tag"] == "noindex, nofollow" and response["Referrer-Policy"] == "no-referrer"
+    assert '<meta name="robots" content="noindex, nofollow">' in response.content.decode()
+    assert "no-store" in client.get("/submit/")["Cache-Control"]
+
+
 def test_a_link_without_a_scheme_gets_https(client, istio):
     assert send(client, url="linkerd.io/docs").status_code == 303
     assert Submission.objects.get().url == "https://linkerd.io/docs"
