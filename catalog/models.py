@@ -4,14 +4,16 @@ An edition (V2 Elite, V1 Historical Archive, ...) has its own tree:
 dimension -> topic page -> nested sections. An entry is one URL with its
 metadata, kept once; a Placement puts it in a section, so the same link can
 stand in many sections and in every edition while being edited in one place.
-Every model has a natural key so fixtures load twice without duplicates.
+Every catalog model has a natural key so fixtures load twice without
+duplicates. A Submission is a reader's suggestion, private until approved.
 """
 
 import functools
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
@@ -28,6 +30,14 @@ def is_safe_url(url):
     except ValueError:
         return False
     return parts.scheme.lower() in SAFE_URL_SCHEMES and bool(parts.netloc)
+
+
+def url_host(url):
+    """The host of `url` as readers name the site: lower case, without `www.`."""
+    try:
+        return (urlsplit(url or "").hostname or "").removeprefix("www.")
+    except ValueError:
+        return ""
 
 
 class NaturalKeyQuerySet(models.QuerySet):
@@ -335,7 +345,7 @@ class Entry(models.Model):
 
     @property
     def host(self):
-        return (urlsplit(self.url).hostname or "").removeprefix("www.")
+        return url_host(self.url)
 
     def grouped_labels(self):
         """[(group, [labels])] in group order; needs `with_card_data()` to avoid queries."""
@@ -401,3 +411,141 @@ class CatalogState(models.Model):
 
     def __str__(self):
         return self.version
+
+
+class SubmissionQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(status=Submission.Status.PENDING)
+
+    def for_queue(self):
+        """What the moderation queue shows, in a constant number of queries."""
+        return self.select_related("topic__edition", "section__topic", "entry", "moderator").prefetch_related(
+            Prefetch("labels", queryset=Label.objects.select_related("group"))
+        )
+
+
+class Submission(models.Model):
+    """A link suggested by a reader; private until a moderator approves it.
+
+    Readers never see this table: an approved submission becomes an Entry and
+    a Placement (see `catalog.services.submissions`), and only those are
+    published. The submitter follows it through the unguessable `token`.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    class RejectionReason(models.TextChoices):
+        OFF_TOPIC = "off_topic", "It is not about cloud-native engineering or the chosen topic."
+        LOW_QUALITY = "low_quality", "It does not meet the catalog's quality bar."
+        OUTDATED = "outdated", "It is outdated or no longer maintained."
+        UNREACHABLE = "unreachable", "The link does not work."
+        COMMERCIAL = "commercial", "It is advertising or mainly promotional."
+        SPAM = "spam", "It looks like spam."
+        OTHER = "other", "Another reason (see the note)."
+
+    TITLE_MAX = 200
+    DESCRIPTION_MAX = 500
+    REASON_MAX = 1000
+    NAME_MAX = 100
+    NOTE_MAX = 1000
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    url = models.URLField(max_length=2000, validators=[validate_http_url])
+    url_key = models.CharField(max_length=2000, help_text="The normalised URL that duplicates share.")
+    title = models.CharField(max_length=TITLE_MAX)
+    topic = models.ForeignKey(
+        Topic,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="submissions",
+        help_text="Suggested topic.",
+    )
+    section = models.ForeignKey(
+        Section,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="submissions",
+        help_text="Suggested section (on the suggested topic).",
+    )
+    labels = models.ManyToManyField(Label, blank=True, related_name="submissions", help_text="Suggested labels.")
+    description = models.TextField(blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX)])
+    reason = models.TextField("why it belongs", blank=True, validators=[MaxLengthValidator(REASON_MAX)])
+    submitter_name = models.CharField(max_length=NAME_MAX, blank=True)
+    submitter_email = models.EmailField(blank=True, help_text="Only for telling the submitter the decision.")
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    entry = models.ForeignKey(
+        Entry, on_delete=models.SET_NULL, null=True, blank=True, related_name="submissions", help_text="When approved."
+    )
+    rejection_reason = models.CharField(max_length=20, choices=RejectionReason.choices, blank=True)
+    rejection_note = models.TextField(blank=True, validators=[MaxLengthValidator(NOTE_MAX)])
+
+    objects = SubmissionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "approved", "rejected"]), name="submission_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(url__istartswith="http://") | Q(url__istartswith="https://"), name="submission_url_http"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""), name="submission_rejected_has_reason"
+            ),
+            # At most one pending suggestion per link, even when two arrive at once.
+            models.UniqueConstraint(
+                fields=["url_key"],
+                condition=Q(status="pending"),
+                name="submission_one_pending_per_url",
+                violation_error_code="already_pending",
+                violation_error_message="This link has already been suggested and is waiting for review.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="submission_queue_idx"),
+            models.Index(fields=["url_key"], name="submission_url_key_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        """The submitter's private status page."""
+        return reverse("catalog:submission_status", kwargs={"token": self.token})
+
+    @property
+    def link_url(self):
+        return self.url if is_safe_url(self.url) else None
+
+    @property
+    def is_pending(self):
+        return self.status == self.Status.PENDING
+
+    @property
+    def host(self):
+        return url_host(self.url)
+
+    @property
+    def rejection_text(self):
+        """The reason a submitter reads: the canned reason and the moderator's note."""
+        if not self.rejection_reason:
+            return ""
+        canned = "" if self.rejection_reason == self.RejectionReason.OTHER else self.get_rejection_reason_display()
+        return " ".join(part for part in (canned, self.rejection_note.strip()) if part)
+
+    def clean(self):
+        if self.section_id and self.topic_id and self.section.topic_id != self.topic_id:
+            raise ValidationError(
+                {"section": ValidationError("The section must be on the suggested topic page.", code="topic_mismatch")}
+            )

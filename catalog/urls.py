@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import submission_views, views
 
 app_name = "catalog"
 
@@ -13,4 +13,10 @@ urlpatterns = [
     path("entries/<int:pk>/", views.entry, name="entry"),
     path("labels/", views.labels, name="labels"),
     path("labels/<slug:slug>/", views.label, name="label"),
+]
+
+# Reader submissions: the form and each submitter's private status page.
+urlpatterns += [
+    path("submit/", submission_views.submit, name="submit"),
+    path("submit/status/<str:token>/", submission_views.submission_status, name="submission_status"),
 ]

@@ -131,6 +131,39 @@ BROWSE_CACHE_SECONDS = int(os.environ.get("BROWSE_CACHE_SECONDS", "600"))
 # workers; by default each process start is a release of its own.
 MESHPORTAL_RELEASE = os.environ.get("MESHPORTAL_RELEASE") or str(time.time_ns())
 
+# Email: printed to the console unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+    EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "meshportal <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who hears of new submissions; empty means the active users of the "Moderators" group.
+MODERATORS_EMAILS = env_list("MODERATORS_EMAILS")
+# The site's address for links in emails; the first allowed host over HTTPS by default.
+_first_host = next((h.lstrip(".") for h in ALLOWED_HOSTS if h.lstrip(".") not in {"", "*"}), "")
+SITE_URL = os.environ.get("SITE_URL") or (
+    f"https://{_first_host}" if _first_host and not DEBUG else "http://127.0.0.1:8000"
+)
+
+# Reader submissions (/submit/): accepted suggestions per client address and window
+# (through the cache above: per process without REDIS_URL), and the time a person
+# needs at least to fill the form in.
+SUBMISSION_RATE_LIMIT = int(os.environ.get("SUBMISSION_RATE_LIMIT", "5"))
+SUBMISSION_RATE_WINDOW = int(os.environ.get("SUBMISSION_RATE_WINDOW", "3600"))
+SUBMISSION_MIN_FILL_SECONDS = int(os.environ.get("SUBMISSION_MIN_FILL_SECONDS", "3"))
+SUBMISSION_FORM_MAX_AGE = int(os.environ.get("SUBMISSION_FORM_MAX_AGE", str(24 * 3600)))
+# Behind a proxy, the client address is the last one it appends to X-Forwarded-For.
+CLIENT_IP_FROM_X_FORWARDED_FOR = env_bool("DJANGO_BEHIND_PROXY", False)
+CSRF_FAILURE_VIEW = "catalog.submission_views.csrf_failure"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

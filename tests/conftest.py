@@ -2,11 +2,16 @@
 
 import itertools
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.management import call_command
 
-from catalog.models import Dimension, Edition, Entry, Label, LabelGroup, Placement, Section, Topic
+from catalog.models import Dimension, Edition, Entry, Label, LabelGroup, Placement, Section, Submission, Topic
+from catalog.services.staff import staff_user_create
+from catalog.urlnorm import normalize_url
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SEED_YAML = SHARED / "seed" / "istio.yaml"
@@ -73,6 +78,26 @@ class Factory:
             group, _ = LabelGroup.objects.get_or_create(slug="kind", defaults={"name": "Content kind"})
         return Label.objects.create(name=name or f"LABEL {n}", slug=kw.pop("slug", f"label-{n}"), group=group, **kw)
 
+    def submission(self, labels=(), **kw):
+        """A stored submission (pending unless told), bypassing the form and its checks."""
+        n = next(_seq)
+        kw.setdefault("title", f"Suggestion {n}")
+        kw.setdefault("url", f"https://example.net/suggested/{n}")
+        kw.setdefault("token", f"test-token-{n}-{'x' * 30}")
+        if kw.get("section") is not None:
+            kw.setdefault("topic", kw["section"].topic)
+        submission = Submission.objects.create(url_key=normalize_url(kw["url"]), **kw)
+        submission.labels.set(labels)
+        return submission
+
+    def staff(self, role, username=None, **kw):
+        """A staff user in a role ("moderator" or "curator"), or a superuser for role "superuser"."""
+        username = username or f"{role}{next(_seq)}"
+        password = kw.pop("password", "a-Long-test-passw0rd")
+        if role == "superuser":
+            return get_user_model().objects.create_superuser(username, f"{username}@example.org", password)
+        return staff_user_create(username=username, role=role, password=password, email=f"{username}@example.org")
+
 
 @pytest.fixture
 def make(db):
@@ -132,3 +157,42 @@ def build_catalog(make, seed=7, entries=60):
         for section in rng.sample(sections, rng.randrange(0, 3)):
             Placement.objects.create(section=section, entry=entry, position=i)
     return labels
+
+
+@pytest.fixture
+def little_catalog(make):
+    """A topic page with nested sections, labels in two groups and one entry.
+
+    Enough for the submission tests, and much quicker to set up than the seed.
+    """
+    edition = make.edition(name="V2 Elite", slug="v2", position=0)
+    dimension = make.dimension(edition=edition, name="Networking & Service Mesh", slug="networking")
+    topic = make.topic(dimension=dimension, title="Istio - Service Mesh", slug="istio")
+    security = make.section(topic=topic, title="Security", slug="security")
+    mtls = make.section(parent=security, title="mTLS", slug="security-mtls")
+    other = make.topic(dimension=dimension, title="Linkerd", slug="linkerd")
+    other_section = make.section(topic=other, title="Getting started", slug="getting-started")
+    maturity = LabelGroup.objects.create(name="Maturity tier", slug="maturity", position=0)
+    kind = LabelGroup.objects.create(name="Content kind", slug="kind", position=1)
+    labels = {
+        name: make.label(name=name, group=group, slug=slug)
+        for name, slug, group in [
+            ("EMERGING", "emerging", maturity),
+            ("DE FACTO STANDARD", "de-facto-standard", maturity),
+            ("GUIDE", "guide", kind),
+        ]
+    }
+    entry = make.entry(
+        section=mtls, url="https://github.com/envoyproxy/gateway", title="Envoy Gateway", labels=[labels["GUIDE"]]
+    )
+    return SimpleNamespace(
+        topic=topic, security=security, mtls=mtls, other=other, other_section=other_section, labels=labels, entry=entry
+    )
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache (the rate limit counts live there)."""
+    cache.clear()
+    yield
+    cache.clear()

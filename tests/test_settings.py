@@ -6,7 +6,12 @@ import sys
 
 from django.conf import settings
 
-BASE = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+# The caller's environment, without anything the settings read.
+BASE = {
+    k: v
+    for k, v in os.environ.items()
+    if not k.startswith(("DJANGO_", "DATABASE_URL", "EMAIL_", "SITE_URL", "SUBMISSION_", "MODERATORS_EMAILS"))
+}
 
 
 def run(code, **env):

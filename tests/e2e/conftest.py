@@ -65,7 +65,9 @@ def screenshot():
 
 
 @pytest.fixture
-def live_seed(transactional_db):
+def live_seed(transactional_db, django_db_serialized_rollback):
+    """The seed fixtures for a live server. The database is emptied after each
+    such test; serialized rollback puts back what migrations wrote (the roles)."""
     call_command("loaddata", "base", "istio", verbosity=0)
 
 
