@@ -7,6 +7,7 @@ it) turns that into a failure. Screenshots go to screenshots/ at the top.
 
 import os
 import shutil
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -65,10 +66,19 @@ def screenshot():
 
 
 @pytest.fixture
-def live_seed(transactional_db, django_db_serialized_rollback):
-    """The seed fixtures for a live server. The database is emptied after each
-    such test; serialized rollback puts back what migrations wrote (the roles)."""
+def live_seed(transactional_db):
+    """The seed fixtures and the staff roles for a live server.
+
+    The database is emptied after each live-server test, and with it the
+    groups that the roles migration made: they are made again here from the
+    migration's own list.
+    """
+    from django.contrib.auth.models import Group, Permission
+
     call_command("loaddata", "base", "istio", verbosity=0)
+    for name, codenames in import_module("catalog.migrations.0004_roles").ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames))
 
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
