@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-FIXTURES := fixtures/base.json fixtures/istio.json
+FIXTURES := fixtures/base.json fixtures/istio.json fixtures/networking.json
 # A local server runs in debug mode unless told otherwise.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 # Set-up steps (migrate, loaddata) need settings; give them a throwaway key when none is set.

@@ -14,7 +14,7 @@ LABEL_PAGE_SIZE = 50
 def _editions():
     editions = list(Edition.objects.all())
     if not editions:
-        raise Http404("No edition has been loaded yet: run `make run` or `manage.py loaddata base istio`.")
+        raise Http404("No edition has been loaded yet: run `make run` or `manage.py loaddata base istio networking`.")
     return editions
 
 

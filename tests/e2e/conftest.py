@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from ..conftest import DEFAULT_FIXTURES
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
@@ -66,4 +68,4 @@ def screenshot():
 
 @pytest.fixture
 def live_seed(transactional_db):
-    call_command("loaddata", "base", "istio", verbosity=0)
+    call_command("loaddata", *DEFAULT_FIXTURES, verbosity=0)
