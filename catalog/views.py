@@ -78,6 +78,8 @@ def label(request, slug):
 
 def labels(request):
     groups = {}
-    for item in Label.objects.select_related("group").annotate(entry_count=Count("tagged_entries")):
+    # Meta.ordering does not apply to a GROUP BY query: without this the order is the table's.
+    rows = Label.objects.select_related("group").annotate(entry_count=Count("tagged_entries"))
+    for item in rows.order_by("group__position", "position", "name"):
         groups.setdefault(item.group, []).append(item)
     return render(request, "catalog/labels.html", {"groups": list(groups.items())})
