@@ -107,7 +107,11 @@ def export_edition_nav(edition, topics):
     groups = {}
     for topic in topics:
         groups.setdefault(topic.dimension.name, []).append({topic.title: f"{topic.slug}.md"})
-    config = {"site_name": edition.name, "nav": [{name: pages} for name, pages in groups.items()]}
+    config = {
+        "site_name": edition.name,
+        "markdown_extensions": ["admonition"],  # renders the "Architectural Context" block
+        "nav": [{name: pages} for name, pages in groups.items()],
+    }
     return yaml.safe_dump(config, allow_unicode=True, sort_keys=False, width=1000)
 
 

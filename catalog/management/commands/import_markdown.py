@@ -12,6 +12,11 @@ UNLISTED_DIMENSION = "Other pages"
 LIST_LIMIT = 20  # lines of detail per list in the summary, unless -v 2
 
 
+def shorten(value, width=60):
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 2] + "…" + text[-1]
+
+
 class ProgressBar:
     """A one-line progress bar, drawn only when the output is a terminal."""
 
@@ -135,7 +140,8 @@ class Command(BaseCommand):
             hint = "" if kept else "; --keep-curator-values keeps them"
             write(f"  curator values the markdown differs from: {len(report.conflicts)}, {verb}{hint}")
             self.write_some(
-                f"    {c.what}: {c.field} {c.current!r} -> {c.incoming!r}" for c in report.conflicts[:limit]
+                f"    {c.what}: {c.field} {shorten(c.current)} -> {shorten(c.incoming)}"
+                for c in report.conflicts[:limit]
             )
         if not report.changed:
             write("  Nothing changed.")
