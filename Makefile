@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-FIXTURES := fixtures/base.json fixtures/istio.json
+FIXTURES := fixtures/base.json fixtures/istio.json fixtures/networking.json
 # A local server runs in debug mode unless told otherwise.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 # Set-up steps (migrate, loaddata) need settings; give them a throwaway key when none is set.
@@ -39,6 +39,10 @@ lint: $(VENV)/.deps-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(SETUP_ENV) $(PY) manage.py makemigrations --check --dry-run
+
+# Times the import of the whole V1 archive (needs ../shared); see bench/import_v1.py.
+bench: $(VENV)/.deps-runtime
+	$(PY) bench/import_v1.py $(BENCH_ARGS)
 
 format: $(VENV)/.deps-dev
 	$(VENV)/bin/ruff check --fix .

@@ -1,6 +1,21 @@
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+
+def reinstall_database_sync(sender, using, **kwargs):
+    """After every migrate: SQLite drops a table's triggers when a migration
+    rebuilds it, so the search index and data-version triggers go back in."""
+    from . import dbsync
+
+    connection = connections[using]
+    if dbsync.catalog_tables_exist(connection):
+        dbsync.install(connection)
 
 
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = "Catalog"
+
+    def ready(self):
+        post_migrate.connect(reinstall_database_sync, sender=self, dispatch_uid="catalog-database-sync")

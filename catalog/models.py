@@ -57,6 +57,15 @@ validate_http_url = URLValidator(
 )
 
 
+def import_record_field():
+    """What the last markdown import wrote to a row's import-owned fields.
+
+    A field whose value still equals the record belongs to the import; one that
+    differs was changed by a curator since (see `catalog.services.imports`).
+    """
+    return models.JSONField(default=dict, blank=True, editable=False, help_text="Values the last import wrote.")
+
+
 class Edition(models.Model):
     """A curated edition of the catalog, e.g. "V2 Elite"; each has its own tree."""
 
@@ -125,6 +134,7 @@ class Topic(models.Model):
     context = models.TextField(blank=True, help_text='The "Architectural Context" box.')
     related = models.ManyToManyField("self", symmetrical=False, blank=True, help_text="Explore related topics.")
     position = models.PositiveIntegerField(default=0)
+    import_record = import_record_field()
 
     natural_key_lookups = ("edition__slug", "slug")
     objects = models.Manager.from_queryset(TopicQuerySet)()
@@ -165,6 +175,7 @@ class Section(models.Model):
     title = models.CharField(max_length=300)
     slug = models.SlugField(max_length=255)
     position = models.PositiveIntegerField(default=0, help_text="Order among its siblings.")
+    import_record = import_record_field()
 
     natural_key_lookups = ("topic__edition__slug", "topic__slug", "slug")
     objects = NaturalKeyManager()
@@ -306,6 +317,7 @@ class Entry(models.Model):
     labels = TaggableManager(through=TaggedEntry, blank=True, related_name="entries")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    import_record = import_record_field()
 
     natural_key_lookups = ("url",)
     objects = models.Manager.from_queryset(EntryQuerySet)()
@@ -379,6 +391,7 @@ class Placement(models.Model):
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="placements")
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="placements")
     position = models.PositiveIntegerField(default=0, help_text="Order among entries of the same year.")
+    import_record = import_record_field()
 
     natural_key_lookups = ("section__topic__edition__slug", "section__topic__slug", "section__slug", "entry__url")
     objects = models.Manager.from_queryset(PlacementQuerySet)()

@@ -20,7 +20,7 @@ LABEL_PAGE_SIZE = 50
 def _editions():
     editions = list(Edition.objects.all())
     if not editions:
-        raise Http404("No edition has been loaded yet: run `make run` or `manage.py loaddata base istio`.")
+        raise Http404("No edition has been loaded yet: run `make run` or `manage.py loaddata base istio networking`.")
     return editions
 
 
@@ -134,6 +134,8 @@ def label(request, slug):
 
 def labels(request):
     groups = {}
-    for item in Label.objects.select_related("group").annotate(entry_count=Count("tagged_entries")):
+    # Meta.ordering does not apply to a GROUP BY query: without this the order is the table's.
+    rows = Label.objects.select_related("group").annotate(entry_count=Count("tagged_entries"))
+    for item in rows.order_by("group__position", "position", "name"):
         groups.setdefault(item.group, []).append(item)
     return render(request, "catalog/labels.html", {"groups": list(groups.items())})

@@ -15,9 +15,15 @@ from catalog.urlnorm import normalize_url
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SEED_YAML = SHARED / "seed" / "istio.yaml"
+CORPUS = SHARED / "corpus" / "nubenetes"
 needs_shared = pytest.mark.skipif(
     not SEED_YAML.exists(), reason=f"../shared is absent: {SEED_YAML} not found (the seed is not on this machine)"
 )
+needs_corpus = pytest.mark.skipif(
+    not (CORPUS / "v1").is_dir(), reason=f"../shared is absent: {CORPUS} not found (the corpus is not on this machine)"
+)
+# What `make run` loads (the Makefile's FIXTURES), in order.
+DEFAULT_FIXTURES = ("base", "istio", "networking")
 
 _seq = itertools.count(1)
 
@@ -26,6 +32,18 @@ _seq = itertools.count(1)
 def seed(db):
     """The committed fixtures: editions, labels and the seed's Istio page."""
     call_command("loaddata", "base", "istio", verbosity=0)
+
+
+@pytest.fixture
+def editions(db):
+    """The editions, label groups and labels of base.json, without the seed page."""
+    call_command("loaddata", "base", verbosity=0)
+
+
+@pytest.fixture
+def catalog_fixtures(db):
+    """Every committed fixture, as `make run` loads them: the seed and the imported corpus pages."""
+    call_command("loaddata", *DEFAULT_FIXTURES, verbosity=0)
 
 
 class Factory:

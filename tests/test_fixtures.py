@@ -1,16 +1,19 @@
-"""The committed fixtures hold exactly the seed page, and load idempotently."""
+"""The committed fixtures: the seed page exactly, the imported corpus pages, loading idempotently."""
 
 import io
 import json
+import re
+from collections import Counter
 
 import pytest
 import yaml
+from django.conf import settings
 from django.core.management import call_command
 
 from catalog import seed as seed_module
 from catalog.models import Dimension, Edition, Entry, Label, Placement, Section, TaggedEntry, Topic
 
-from .conftest import SEED_YAML, needs_shared
+from .conftest import DEFAULT_FIXTURES, SEED_YAML, needs_shared
 
 
 def table_counts():
@@ -126,8 +129,6 @@ def test_fixture_equals_the_seed_yaml_field_by_field(seed):
 @needs_shared
 def test_committed_fixture_is_what_the_builder_makes(tmp_path):
     call_command("build_seed_fixture", str(SEED_YAML), out=tmp_path, stdout=io.StringIO())
-    from django.conf import settings
-
     for name in ("base.json", "istio.json"):
         committed = json.loads((settings.BASE_DIR / "fixtures" / name).read_text(encoding="utf-8"))
         assert json.loads((tmp_path / name).read_text(encoding="utf-8")) == committed, f"fixtures/{name} is stale"
@@ -145,3 +146,23 @@ def test_build_seed_fixture_reports_unreadable_seed(tmp_path):
 
     with pytest.raises(CommandError, match="cannot read the seed"):
         call_command("build_seed_fixture", str(tmp_path / "missing.yaml"), out=tmp_path)
+
+
+def test_the_default_fixtures_load_twice_without_duplicates(db):
+    call_command("loaddata", *DEFAULT_FIXTURES, verbosity=0)
+    first = table_counts()
+    call_command("loaddata", *DEFAULT_FIXTURES, verbosity=0)
+    assert table_counts() == first
+    networking = json.loads((settings.BASE_DIR / "fixtures" / "networking.json").read_text(encoding="utf-8"))
+    added = Counter(obj["model"] for obj in networking)
+    assert first["Entry"] == 53 + added["catalog.entry"]
+    assert first["Placement"] == 53 + added["catalog.placement"]
+    assert first["Topic"] == 4 + 10  # the seed's four, plus 3 new V2 and 7 V1 pages
+    # The seed's V2 Istio page is exactly the seed's.
+    assert Placement.objects.filter(section__topic__edition__slug="v2", section__topic__slug="istio").count() == 53
+
+
+def test_the_makefile_loads_the_default_fixtures():
+    makefile = (settings.BASE_DIR / "Makefile").read_text(encoding="utf-8")
+    listed = re.search(r"^FIXTURES := (.*)$", makefile, re.M).group(1).split()
+    assert listed == [f"fixtures/{name}.json" for name in DEFAULT_FIXTURES]

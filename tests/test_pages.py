@@ -1,24 +1,52 @@
 """Home, entry permalink and label pages."""
 
+import json
 import re
 
 import pytest
+from django.conf import settings
 
 from catalog.models import Entry, Label
 
+from .conftest import DEFAULT_FIXTURES
 
-def test_home_lists_dimensions_topics_with_counts_and_newest(client, seed, django_assert_max_num_queries):
+
+def fixture_entry_count(edition, topic_slug):
+    """Distinct entries a topic has in the committed fixtures, read from the JSON files themselves."""
+    urls = set()
+    for name in DEFAULT_FIXTURES:
+        for obj in json.loads((settings.BASE_DIR / "fixtures" / f"{name}.json").read_text(encoding="utf-8")):
+            if obj["model"] == "catalog.placement" and obj["fields"]["section"][:2] == [edition, topic_slug]:
+                urls.add(obj["fields"]["entry"][0])
+    return len(urls)
+
+
+def test_home_lists_dimensions_topics_with_counts_and_newest(client, catalog_fixtures, django_assert_max_num_queries):
     with django_assert_max_num_queries(6):
         html = client.get("/").content.decode()
     assert "Networking &amp; Service Mesh" in html
     assert re.search(r'href="/topics/istio/v2/">Istio - Service Mesh</a> <span class="count">53 entries</span>', html)
-    assert re.search(r'href="/topics/cloudflare/v2/">Cloudflare</a> <span class="count">0 entries</span>', html)
+    # The related topics of the seed page now have the corpus's entries.
+    for slug, title in [("cloudflare", "Cloudflare"), ("kubernetes-networking", "Kubernetes Networking")]:
+        count = fixture_entry_count("v2", slug)
+        assert count > 0
+        assert re.search(rf'href="/topics/{slug}/v2/">{title}</a> <span class="count">{count} entries</span>', html)
     assert html.count('<li class="entry"') == 8
 
 
-def test_home_of_an_edition_without_topics(client, seed):
-    html = client.get("/editions/v1/").content.decode()
-    assert "The V1 Historical Archive has no topics yet." in html
+def test_home_of_the_v1_archive_lists_its_imported_topics(client, catalog_fixtures, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):
+        html = client.get("/editions/v1/").content.decode()
+    shown = re.findall(r'href="/topics/([\w-]+)/v1/">[^<]+</a> <span class="count">(\d+) entries</span>', html)
+    expected = ["caching", "cloudflare", "istio", "kubernetes-networking", "networking", "servicemesh", "web-servers"]
+    assert [slug for slug, _ in shown] == expected
+    assert {slug: int(n) for slug, n in shown} == {slug: fixture_entry_count("v1", slug) for slug in expected}
+
+
+def test_home_of_an_edition_without_topics(client, seed, make):
+    empty = make.edition(name="Empty Edition", slug="empty")
+    html = client.get(f"/editions/{empty.slug}/").content.decode()
+    assert "The Empty Edition has no topics yet." in html
     assert client.get("/editions/v7/").status_code == 404
 
 

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 import yaml
 
-from catalog.models import Entry, Topic
+from catalog.models import Edition, Entry, Placement, Topic
 
 from .conftest import SEED_YAML, needs_shared
 
@@ -68,17 +68,47 @@ def test_topic_page_shows_title_context_and_edition_switch(client, seed):
     ]
 
 
-def test_edition_in_url_and_honest_empty_states(client, seed):
-    v1 = client.get("/topics/istio/v1/")
+def test_istio_in_the_v1_archive_is_the_imported_page(
+    client, catalog_fixtures, settings, django_assert_max_num_queries
+):
+    settings.BROWSE_CACHE_SECONDS = 0  # measure the page, not the cache
+    topic = Topic.objects.get(edition__slug="v1", slug="istio")
+    placed = Placement.objects.filter(section__topic=topic)
+    client.get("/browse/")  # builds the facet index once for this data version
+    with django_assert_max_num_queries(8):
+        v1 = client.get("/topics/istio/v1/")
     assert v1.status_code == 200
     html = v1.content.decode()
-    assert "The V1 Historical Archive has no “istio” page yet." in html
+    assert "<h1>Istio - Service Mesh</h1>" in html
+    assert 'aria-current="page" class="is-current">V1 Historical Archive' in html
+    assert "has no “istio” page yet" not in html
+    assert html.count('<li class="entry"') == placed.count() > 100
+    headings = [text for kind, level, text in parse(html) if kind == "h" and level == 2]
+    assert headings[:3] == ["Docs", "API Access Control", "Maistra Istio"]
+    # The V1 page links back to the seed's V2 page.
     assert 'href="/topics/istio/"' in html
+
+
+def test_related_topics_have_content(client, catalog_fixtures):
+    for slug in ("cloudflare", "kubernetes-networking", "servicemesh"):
+        html = client.get(f"/topics/{slug}/").content.decode()
+        count = Placement.objects.filter(section__topic__edition__slug="v2", section__topic__slug=slug).count()
+        assert count > 0
+        assert html.count('<li class="entry"') == count
+        assert "has no entries" not in html
+
+
+def test_edition_in_url_and_honest_empty_states(client, catalog_fixtures, make):
+    v2 = Edition.objects.get(slug="v2")
+    only_in_v2 = make.topic(dimension=v2.dimensions.get(), slug="only-in-v2", title="Only in V2")
+    html = client.get("/topics/only-in-v2/v1/").content.decode()
+    assert "The V1 Historical Archive has no “only-in-v2” page yet." in html
+    assert 'href="/topics/only-in-v2/"' in html
     assert 'class="entry"' not in html
 
-    related = client.get("/topics/cloudflare/")
-    assert related.status_code == 200
-    assert "This topic page has no entries in the V2 Elite yet." in related.content.decode()
+    empty = client.get(only_in_v2.get_absolute_url())
+    assert empty.status_code == 200
+    assert "This topic page has no entries in the V2 Elite yet." in empty.content.decode()
 
     assert client.get("/topics/istio/v9/").status_code == 404
     assert client.get("/topics/no-such-topic/").status_code == 404

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from ..conftest import DEFAULT_FIXTURES
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
@@ -75,7 +77,7 @@ def live_seed(transactional_db):
     """
     from django.contrib.auth.models import Group, Permission
 
-    call_command("loaddata", "base", "istio", verbosity=0)
+    call_command("loaddata", *DEFAULT_FIXTURES, verbosity=0)
     for name, codenames in import_module("catalog.migrations.0004_roles").ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames))

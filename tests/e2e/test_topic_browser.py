@@ -2,6 +2,8 @@
 
 import pytest
 
+from catalog.models import Placement
+
 pytestmark = pytest.mark.e2e
 
 
@@ -34,7 +36,12 @@ def test_istio_page_in_a_browser(page, live_server, live_seed, screenshot):
 
     page.get_by_role("navigation", name="Edition").get_by_role("link", name="V1 Historical Archive").click()
     page.wait_for_url("**/topics/istio/v1/")
-    assert "has no “istio” page yet" in page.locator("main").inner_text()
+    assert page.locator("h1").all_inner_texts() == ["Istio - Service Mesh"]
+    assert (
+        page.locator("main li.entry").count()
+        == Placement.objects.filter(section__topic__edition__slug="v1").filter(section__topic__slug="istio").count()
+    )
+    assert "has no “istio” page yet" not in page.locator("main").inner_text()
 
 
 def test_istio_page_at_phone_width_in_dark_mode(browser, live_server, live_seed, screenshot):

@@ -1,0 +1,105 @@
+"""The "Networking & Service Mesh" fixture, imported from the Nubenetes corpus.
+
+`networking_fixture_objects(corpus)` imports, in a transaction that is always
+rolled back, the pages that the V2 nav lists under "Networking & Service
+Mesh" into both editions, on top of the committed seed fixtures, and returns
+the rows that import made, as fixture objects with natural keys. So the
+fixture is reproducible from the corpus and the database is left as it was.
+
+The seed's rich V2 Istio page stays exactly as the seed has it: V2 `istio.md`
+(a thinner list of the same links) is not imported, and every page is
+imported with `keep_curator_values`, so links of the seed that other pages
+list too get new placements but keep the seed's titles, descriptions and
+labels.
+"""
+
+import json
+from pathlib import Path
+
+from django.core import serializers
+from django.core.management import call_command
+from django.db import transaction
+
+from .markdown_import import read_nav, read_page
+from .models import Dimension, Entry, Label, LabelGroup, Placement, Section, TaggedEntry, Topic
+from .services.imports import import_pages
+
+DIMENSION = "Networking & Service Mesh"
+# (edition name, folder of the corpus, pages not to import)
+EDITIONS = [
+    ("V1 Historical Archive", "v1", set()),
+    # The seed page is the curated V2 Istio page; the corpus's istio.md would only dilute it.
+    ("V2 Elite", "v2", {"istio.md"}),
+]
+# The corpus's commit date (PROVENANCE.md); loaddata does not run auto_now.
+CORPUS_TIMESTAMP = "2026-05-18T00:00:00Z"
+
+
+def dimension_pages(corpus):
+    """The file names that the V2 nav groups under DIMENSION, in nav order."""
+    nav = read_nav(Path(corpus) / "v2-mkdocs.yml")
+    return [name for name, page in nav.items() if page.dimension == DIMENSION]
+
+
+class _RollBack(Exception):
+    pass
+
+
+def import_dimension(corpus):
+    """Import the dimension's pages into both editions, keeping curator values;
+    returns [(edition name, topic slug)] of the pages imported."""
+    corpus = Path(corpus)
+    names = dimension_pages(corpus)
+    topics = []
+    for edition, folder, skipped in EDITIONS:
+        pages = [(read_page(corpus / folder / name), DIMENSION) for name in names if name not in skipped]
+        import_pages(pages=pages, edition_name=edition, keep_curator_values=True)
+        topics += [(edition, page.slug) for page, _ in pages]
+    return topics
+
+
+def networking_fixture_objects(corpus):
+    """Fixture objects for the dimension's pages of both editions (see the module docstring)."""
+    objects = []
+    try:
+        with transaction.atomic():
+            call_command("loaddata", "base", "istio", verbosity=0)
+            first_new_entry = (Entry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+            first_new_label = (Label.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+            topics = import_dimension(corpus)
+            objects = _rows_as_fixture(topics, first_new_entry, first_new_label)
+            raise _RollBack
+    except _RollBack:
+        pass
+    return objects
+
+
+def _rows_as_fixture(topic_keys, first_new_entry, first_new_label):
+    topic_ids = [Topic.objects.get(edition__name=edition, slug=slug).pk for edition, slug in topic_keys]
+    topics = Topic.objects.filter(pk__in=topic_ids).order_by("edition__position", "position", "slug")
+    entries = Entry.objects.filter(pk__gte=first_new_entry, placements__section__topic__in=topic_ids).distinct()
+    labels = Label.objects.filter(pk__gte=first_new_label).order_by("name")
+    querysets = [
+        LabelGroup.objects.filter(labels__in=labels).distinct().order_by("slug"),
+        labels,
+        Dimension.objects.filter(topics__in=topic_ids).distinct().order_by("edition__position", "slug"),
+        topics,
+        # Parents were created before their children: id order loads them first.
+        Section.objects.filter(topic__in=topic_ids).order_by("topic__edition__position", "topic__slug", "id"),
+        entries.order_by("url"),
+        TaggedEntry.objects.filter(content_object__in=entries).order_by("content_object__url", "tag__name"),
+        Placement.objects.filter(section__topic__in=topic_ids).order_by(
+            "section__topic__edition__position", "section__topic__slug", "section_id", "position", "entry__url"
+        ),
+    ]
+    objects = []
+    for queryset in querysets:
+        text = serializers.serialize("json", queryset, use_natural_foreign_keys=True, use_natural_primary_keys=True)
+        for obj in json.loads(text):
+            obj.pop("pk", None)
+            fields = obj["fields"]
+            for name in ("created_at", "updated_at"):
+                if name in fields:
+                    fields[name] = CORPUS_TIMESTAMP
+            objects.append(obj)
+    return objects

@@ -1,0 +1,567 @@
+"""Read awesome-list markdown into a page structure: pure, no database.
+
+`read_page(path)` and `parse_page(text, path=...)` return a `ParsedPage`:
+the `# Title`, the section tree built from the headings (plus bold lines and
+link-less list items that hold nested items), each section's entries in page
+order with their line numbers, and what was skipped, counted by reason.
+
+The markdown is parsed by markdown-it-py (CommonMark plus GFM tables), never
+by line regexes. The only errors are for a file that cannot be a page: not
+readable, not UTF-8, or without a `# Title` heading. Anything else that is not
+an entry (images, tweets, raw HTML, a table of contents, links that cannot be
+stored) is skipped and counted, so any real-world list imports.
+
+An entry line, as written by `catalog.markdown_export` and read back here:
+
+    - [Title 🌟](https://url) (2023) ⭐ 2,800 · 💻 Go · ★★★★☆ [GUIDE] — Description
+
+Every part after the link is optional; `🌟` (or `⭐`) inside the link text marks
+a featured entry; `[UPPER-CASE]` markers, bare or inside
+`<span class='md-tag ...'>`, are labels wherever they stand.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.utils.text import slugify
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+
+from .models import Entry, Section, Topic, validate_http_url
+
+FEATURED_MARKS = ("🌟", "⭐")
+TOC_HEADINGS = {"table of contents", "contents", "toc"}
+CONTEXT_ADMONITION = "architectural context"
+# A label marker: [GUIDE], [DE FACTO STANDARD], [COMMUNITY-TOOL]; two characters at least.
+LABEL_MARKER = re.compile(r"\[([A-Z][A-Z0-9]+(?:[ &/-][A-Z0-9]+)*)\]")
+MARK_HIGHLIGHT = re.compile(r"==(.+?)==")  # pymdownx "mark", common in mkdocs lists
+# Metadata right after the link, in any order: (2023) ⭐ 2,800 💻 Go ★★★★☆, separated by spaces or "·".
+METADATA = re.compile(
+    r"\s*(?:"
+    r"\((?P<year>(?:19|20|21)\d\d)\)"
+    r"|⭐\s?(?P<stars>\d[\d,]*)"
+    r"|(?P<rating>★{1,5})☆*"
+    r"|💻\s?(?P<language>[^·—\[\]]+?)(?=\s*(?:·|—|\[|$))"
+    r"|·"
+    r")"
+)
+# One separator between the metadata (or the link) and the description.
+DESCRIPTION_SEPARATOR = re.compile(r"^\s*(?:(?:—|–|-|:|·)(?=\s|$))?\s*")
+BADGE_HINTS = ("shields.io", "badge", "badgen.net")
+
+MAX_TITLE = Entry._meta.get_field("title").max_length
+MAX_SECTION_TITLE = Section._meta.get_field("title").max_length
+MAX_TOPIC_TITLE = Topic._meta.get_field("title").max_length
+MAX_URL = Entry._meta.get_field("url").max_length
+
+
+class MarkdownImportError(Exception):
+    """A file that cannot be imported; str() is `path:line: reason`."""
+
+    def __init__(self, path, line, reason, code):
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path, self.line, self.reason, self.code = str(path), line, reason, code
+
+
+@dataclass
+class ParsedEntry:
+    url: str
+    title: str
+    line: int
+    description: str = ""
+    featured: bool = False
+    labels: tuple = ()
+    year: int | None = None
+    github_stars: int | None = None
+    language: str = ""
+    rating: int | None = None
+
+
+@dataclass
+class ParsedSection:
+    title: str
+    line: int
+    entries: list = field(default_factory=list)
+    children: list = field(default_factory=list)
+
+    def has_entries(self):
+        return bool(self.entries) or any(child.has_entries() for child in self.children)
+
+
+@dataclass
+class ParsedPage:
+    path: str
+    slug: str
+    title: str
+    context: str = ""
+    sections: list = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+    # (reason, line) of each skipped item, for the detailed report.
+    skipped_lines: list = field(default_factory=list)
+
+    def walk(self):
+        """Yield (path of titles, position among siblings, section) depth first, in page order."""
+
+        def visit(sections, path):
+            for position, section in enumerate(sections, start=1):
+                here = (*path, section.title)
+                yield here, position, section
+                yield from visit(section.children, here)
+
+        yield from visit(self.sections, ())
+
+    @property
+    def entry_count(self):
+        return sum(len(section.entries) for _, _, section in self.walk())
+
+
+def _markdown():
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    # Let every link through: the importer judges URLs itself and counts what it skips.
+    md.validateLink = lambda url: True
+    return md
+
+
+MARKDOWN = _markdown()
+
+
+def read_page(path, *, nav_title=None):
+    """Read and parse one markdown file; MarkdownImportError when it cannot be a page."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MarkdownImportError(path, 0, f"cannot read the file: {exc.strerror or exc}", "unreadable") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        reason = f"not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded)"
+        raise MarkdownImportError(path, line, reason, "not_utf8") from exc
+    return parse_page(text, path=str(path), nav_title=nav_title)
+
+
+def parse_page(text, *, path, nav_title=None):
+    """Parse the markdown of one page; the topic slug comes from the file name.
+
+    The title is the page's first heading when that is an h1; otherwise, as
+    mkdocs does, the `title:` of its front matter or its title in the nav.
+    """
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise MarkdownImportError(path, line, "contains a NUL byte: not a text file", "binary")
+    text, front_title = split_front_matter(text)
+    nodes = SyntaxTreeNode(MARKDOWN.parse(text)).children
+    first_heading = next((node for node in nodes if node.type == "heading"), None)
+    builder = _PageBuilder(path)
+    if first_heading is None or first_heading.tag != "h1":
+        title = front_title or nav_title
+        if not title:
+            line = block_line(first_heading) if first_heading else 1
+            reason = "no '# Title' heading (nor a title in the front matter or the nav): a page needs one"
+            raise MarkdownImportError(path, line, reason, "no_title")
+        builder.start_page(title)
+    builder.visit_blocks(nodes)
+    return builder.finish()
+
+
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*\n", re.S)
+
+
+def split_front_matter(text):
+    """Blank out a YAML front matter block (keeping line numbers); return its title too."""
+    match = FRONT_MATTER.match(text)
+    if not match:
+        return text, None
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return text, None  # not front matter after all: leave it to the markdown
+    title = meta.get("title") if isinstance(meta, dict) else None
+    return "\n" * match.group(0).count("\n") + text[match.end() :], str(title) if title else None
+
+
+def topic_slug_for(path):
+    return slugify(Path(path).stem)[: Topic._meta.get_field("slug").max_length] or "page"
+
+
+def flatten(nodes, labels=None):
+    """Plain text of inline nodes; label markers inside md-tag spans go to `labels`."""
+    parts, in_tag = [], False
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        if node.type == "text":
+            if in_tag and labels is not None:
+                labels.extend(name.strip("[] ") for name in re.findall(r"\[[^\]]+\]", node.content))
+            else:
+                parts.append(node.content)
+        elif node.type == "code_inline":
+            parts.append(node.content)
+        elif node.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif node.type == "html_inline":
+            tag = node.content.lower()
+            if tag.startswith("<span") and "md-tag" in tag:
+                in_tag = True
+            elif tag.startswith("</span") and in_tag:
+                in_tag = False
+        elif node.type == "image":
+            continue  # an image inside text says nothing a reader of the list needs
+        else:
+            stack.extend(reversed(node.children))
+    return "".join(parts)
+
+
+def clean_text(text):
+    return " ".join(MARK_HIGHLIGHT.sub(r"\1", text).split())
+
+
+def clip(text, length):
+    """Cut to a column's length, without a trailing space (which an export would lose)."""
+    return text[:length].rstrip()
+
+
+def take_labels(text, labels):
+    """Remove bare [LABEL] markers from `text`, adding them to `labels`."""
+    labels.extend(LABEL_MARKER.findall(text))
+    return LABEL_MARKER.sub(" ", text)
+
+
+def parse_metadata(tail):
+    """Split the text after a link into its metadata and the description."""
+    values, position = {}, 0
+    while position < len(tail):
+        match = METADATA.match(tail, position)
+        if not match or match.end() == position:
+            break
+        for name, value in match.groupdict().items():
+            if value is not None and name not in values:
+                values[name] = value
+        position = match.end()
+    description = DESCRIPTION_SEPARATOR.sub("", tail[position:], count=1)
+    result = {"description": clean_text(description)}
+    if "year" in values:
+        result["year"] = int(values["year"])
+    if "stars" in values:
+        result["github_stars"] = int(values["stars"].replace(",", ""))
+    if "rating" in values:
+        result["rating"] = len(values["rating"])
+    if "language" in values:
+        result["language"] = values["language"].strip()
+    return result
+
+
+def link_problem(href, link_node):
+    """Why a link cannot be an entry (a skip reason), or None when it can."""
+    images = [n for n in link_node.children if n.type == "image"]
+    if images:
+        src = images[0].attrs.get("src", "")
+        return "badge" if any(hint in (src + href).lower() for hint in BADGE_HINTS) else "image"
+    if href.startswith("#"):
+        return "table of contents"
+    try:
+        scheme = urlsplit(href).scheme.lower()
+    except ValueError:
+        return "invalid URL"
+    if not scheme:
+        return "link to another page"
+    if scheme not in ("http", "https"):
+        return "non-web link"
+    if len(href) > MAX_URL:
+        return "invalid URL"
+    try:
+        validate_http_url(href)
+    except ValidationError:
+        return "invalid URL"
+    return None
+
+
+def links(inline):
+    """The link nodes of an inline node, in order, also inside emphasis."""
+    stack = list(reversed(inline.children))
+    while stack:
+        node = stack.pop()
+        if node.type == "link":
+            yield node
+        elif node.type != "image":
+            stack.extend(reversed(node.children))
+
+
+def first_link(inline):
+    return next(links(inline), None)
+
+
+def following_siblings(inline, link):
+    """The inline nodes after `link`, flattened out of any emphasis around it."""
+    after, found = [], False
+
+    def visit(nodes):
+        nonlocal found
+        for node in nodes:
+            if found:
+                after.append(node)
+            elif node is link:
+                found = True
+            else:
+                visit(node.children)
+
+    visit(inline.children)
+    return after
+
+
+def entry_from_link(link, inline, line):
+    labels = []
+    title = take_labels(flatten(link.children, labels), labels)
+    featured = any(mark in title for mark in FEATURED_MARKS)
+    for mark in (*FEATURED_MARKS, "\ufe0f"):
+        title = title.replace(mark, " ")
+    tail = take_labels(flatten(following_siblings(inline, link), labels), labels)
+    metadata = parse_metadata(tail)
+    href = link.attrs["href"]
+    title = clip(clean_text(title), MAX_TITLE) or clip(href, MAX_TITLE)
+    return ParsedEntry(
+        url=href, title=title, line=line, featured=featured, labels=tuple(dict.fromkeys(labels)), **metadata
+    )
+
+
+def block_line(node):
+    return node.map[0] + 1 if node.map else 0
+
+
+class _PageBuilder:
+    """Walks the block tree once, keeping the sections open at the current point."""
+
+    def __init__(self, path):
+        self.path = path
+        self.page = None
+        # Sections open at the current point, outermost first: [(depth, section, from_heading)].
+        # Bold lines and link-less list items open sections one level below.
+        self.open = []
+        self.loose = None  # entries outside any section go to a section named after the page
+        self.skipped_before_title = []
+
+    # -- sections ------------------------------------------------------------
+
+    def current_section(self, line):
+        if self.open:
+            return self.open[-1][1]
+        if self.loose is None:
+            self.loose = ParsedSection(title=clip(self.page.title, MAX_SECTION_TITLE), line=line)
+            self.page.sections.insert(0, self.loose)
+        return self.loose
+
+    def open_section(self, depth, title, line, *, from_heading=True):
+        while self.open and self.open[-1][0] >= depth:
+            self.open.pop()
+        section = ParsedSection(title=clip(title or "Untitled section", MAX_SECTION_TITLE), line=line)
+        siblings = self.open[-1][1].children if self.open else self.page.sections
+        siblings.append(section)
+        self.open.append((depth, section, from_heading))
+
+    def start_page(self, title):
+        self.page = ParsedPage(path=self.path, slug=topic_slug_for(self.path), title=clip(title, MAX_TOPIC_TITLE))
+        for reason, line in self.skipped_before_title:
+            self.skip(reason, line)
+
+    def heading_depth(self):
+        return next((depth for depth, _, from_heading in reversed(self.open) if from_heading), 0)
+
+    def skip(self, reason, line):
+        if self.page is None:
+            self.skipped_before_title.append((reason, line))
+        else:
+            self.page.skipped[reason] += 1
+            self.page.skipped_lines.append((reason, line))
+
+    # -- blocks --------------------------------------------------------------
+
+    def visit_blocks(self, nodes):
+        for node in nodes:
+            handler = getattr(self, f"visit_{node.type}", None)
+            if handler is not None:
+                handler(node)
+            elif node.type in ("code_block", "fence"):
+                self.skip("code or collapsed block", block_line(node))
+            # a thematic break carries nothing
+
+    def visit_heading(self, node):
+        line = block_line(node)
+        title = clean_text(flatten(node.children))
+        level = int(node.tag[1])
+        if self.page is None:  # parse_page made sure this is the page's h1
+            self.start_page(title or "Untitled")
+            return
+        depth = max(level - 1, 1)
+        if depth == 1 and title.lower().rstrip(":") in TOC_HEADINGS:
+            # A "Table of Contents" heading is not a section: what stands under it is
+            # either the page's own anchors (skipped) or entries of the page itself.
+            self.open = []
+            self.skip("table of contents", line)
+            return
+        self.open_section(depth, title, line)
+
+    def visit_paragraph(self, node):
+        line = block_line(node)
+        inline = node.children[0]
+        kinds = [n.type for n in inline.children if not (n.type == "text" and not n.content.strip())]
+        link = first_link(inline)
+        if kinds and all(kind == "image" for kind in kinds):
+            src = inline.children[kinds.index("image")].attrs.get("src", "") if kinds else ""
+            self.skip("badge" if any(hint in src.lower() for hint in BADGE_HINTS) else "image", line)
+        elif kinds == ["link"] and link_problem(link.attrs["href"], link) in ("badge", "image"):
+            self.skip(link_problem(link.attrs["href"], link), line)
+        elif inline.content.startswith(("!!! ", "??? ", "???+ ")):
+            header, _, body = inline.content.partition("\n")
+            if self.page is not None and CONTEXT_ADMONITION in header.lower() and body.strip():
+                self.page.context = clean_text(body)
+            else:
+                self.skip("admonition", line)
+        elif kinds == ["strong"] and self.page is not None:
+            # A bold line standing alone names a subsection of the current heading.
+            self.open_section(self.heading_depth() + 1, clean_text(flatten(inline.children)), line, from_heading=False)
+        else:
+            self.skip("text, not a list item", line)
+
+    def visit_html_block(self, node):
+        self.skip("embedded tweet" if "twitter-tweet" in node.content else "raw HTML", block_line(node))
+
+    def visit_blockquote(self, node):
+        self.visit_blocks(node.children)
+
+    def visit_bullet_list(self, node):
+        for item in node.children:
+            self.visit_list_item(item)
+
+    visit_ordered_list = visit_bullet_list
+
+    def visit_list_item(self, item):
+        line = block_line(item)
+        if self.page is None:
+            self.skip("before the title", line)
+            return
+        paragraph = next((c for c in item.children if c.type == "paragraph"), None)
+        nested = [c for c in item.children if c.type in ("bullet_list", "ordered_list")]
+        others = [c for c in item.children if c is not paragraph and c not in nested]
+        inline = paragraph.children[0] if paragraph else None
+        link = first_link(inline) if inline else None
+        text = clean_text(flatten(inline.children)).rstrip(":") if inline else ""
+        if link is not None:
+            problem = link_problem(link.attrs["href"], link)
+            if problem:
+                self.skip(problem, line)
+            else:
+                self.current_section(line).entries.append(entry_from_link(link, inline, line))
+            self.visit_blocks(others)
+            self.visit_blocks(nested)
+        elif nested and text:
+            # A list item without a link that holds nested items names a subsection.
+            saved = list(self.open)
+            depth = (self.open[-1][0] if self.open else 0) + 1
+            self.open_section(depth, text, line, from_heading=False)
+            self.visit_blocks(others)
+            self.visit_blocks(nested)
+            self.open = saved
+        else:
+            if not nested:
+                self.skip("text, not a link" if text else "empty list item", line)
+            self.visit_blocks(others)
+            self.visit_blocks(nested)
+
+    def visit_table(self, node):
+        for part in node.children:
+            for row in part.children:
+                self.visit_table_row(row, header=part.type == "thead")
+
+    def visit_table_row(self, row, *, header):
+        line = block_line(row)
+        found = [link for cell in row.children for inline in cell.children for link in links(inline)]
+        if self.page is None:
+            if found or not header:
+                self.skip("before the title", line)
+            return
+        for link in found:
+            problem = link_problem(link.attrs["href"], link)
+            if problem:
+                self.skip(problem, line)
+            else:
+                self.current_section(line).entries.append(entry_from_link(link, _Only(link), line))
+        if not found and not header:
+            self.skip("table row without a link", line)
+
+    def finish(self):
+        self.page.sections = self._without_empty(self.page.sections)
+        return self.page
+
+    def _without_empty(self, sections):
+        """Drop sections with no entry in them or below, counting each dropped heading."""
+        kept = []
+        for section in sections:
+            if section.has_entries():
+                section.children = self._without_empty(section.children)
+                kept.append(section)
+            else:
+                self.skip("empty section", section.line)
+        return kept
+
+
+class _Only:
+    """An inline holder with one link: a table cell's link has no description."""
+
+    def __init__(self, link):
+        self.children = [link]
+
+
+@dataclass(frozen=True)
+class NavPage:
+    dimension: str
+    title: str
+
+
+def read_nav(path):
+    """Map each page file name of a mkdocs `nav:` to its dimension and nav title.
+
+    The dimension is the page's top-level group ("CI/CD" for CI/CD > DevOps
+    Tools > argo.md); a page at the top level is its own dimension, named by
+    its nav title; a page listed twice keeps its first place.
+    """
+    try:
+        config = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_MkdocsLoader)  # noqa: S506 (a SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise MarkdownImportError(path, mark.line + 1 if mark else 0, f"cannot read the nav: {exc}", "bad_nav") from exc
+    nav = config.get("nav") if isinstance(config, dict) else None
+    if not isinstance(nav, list):
+        raise MarkdownImportError(path, 1, "no 'nav:' list in this mkdocs file", "bad_nav")
+    pages = {}
+
+    def visit(value, dimension, title):
+        if isinstance(value, str):
+            if value.endswith(".md"):
+                pages.setdefault(Path(value).name, NavPage(dimension or title, title or Path(value).stem))
+        elif isinstance(value, list):
+            for item in value:
+                visit(item, dimension, None)
+        elif isinstance(value, dict):
+            for name, child in value.items():
+                visit(child, dimension or (str(name).strip() if isinstance(child, list) else None), str(name).strip())
+
+    visit(nav, None, None)
+    return pages
+
+
+class _MkdocsLoader(yaml.SafeLoader):
+    """A safe loader that reads mkdocs files: their !ENV and !!python/name tags become plain values."""
+
+
+def _ignore_tag(loader, suffix, node):
+    return None
+
+
+_MkdocsLoader.add_multi_constructor("!", _ignore_tag)
+_MkdocsLoader.add_multi_constructor("tag:yaml.org,2002:python/", _ignore_tag)
