@@ -125,7 +125,8 @@ else:
 
 # Seconds a browse or topic page stays in the cache; the key holds the
 # catalog's data version, so writes are seen at once. 0 turns it off.
-BROWSE_CACHE_SECONDS = int(os.environ.get("BROWSE_CACHE_SECONDS", "600"))
+# Off by default in debug mode, where templates change under a running server.
+BROWSE_CACHE_SECONDS = int(os.environ.get("BROWSE_CACHE_SECONDS", "0" if DEBUG else "600"))
 # Part of every page-cache key, so a new release never serves pages rendered
 # by the old code. Set it to the deployed commit to share the cache between
 # workers; by default each process start is a release of its own.
