@@ -68,7 +68,9 @@ def test_search_box_and_query_syntax(page, live_server, live_seed, screenshot):
     screenshot(page, "browse-search")
 
 
-@pytest.mark.parametrize("path", ["/browse/", "/topics/istio/", "/browse/?kind=guide&year_min=abc"])
+@pytest.mark.parametrize(
+    "path", ["/browse/", "/topics/istio/", "/browse/?kind=guide&year_min=abc", "/submit/?topic=istio", "/"]
+)
 def test_no_serious_accessibility_violations(page, live_server, live_seed, axe, path):
     page.goto(f"{live_server.url}{path}")
     assert axe(page) == []
