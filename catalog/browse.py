@@ -52,7 +52,7 @@ def _operator(params, negated, key, value):
         params.setlist("year_max", [high] if high else ([] if ".." in value else [low]))
     elif key in ("stars", "rating"):
         params.setlist(f"{key}_min", [value.lstrip(">=").rstrip(".")])
-    elif key == "is" and value.lower() == "featured" or key == "featured" and value.lower() in ("1", "yes", "true"):
+    elif (key, value.lower()) in (("is", "featured"), ("featured", "1"), ("featured", "yes"), ("featured", "true")):
         params.setlist("featured", ["1"])
     elif key == "sort":
         params.setlist("sort", [value.lower()])
@@ -83,7 +83,7 @@ def canonical_params(query, index):
     if len(text) > search.MAX_QUERY_LENGTH:
         text, changed = text[: search.MAX_QUERY_LENGTH].rsplit(" ", 1)[0], True
     if params.getlist("q") != ([text] if text else []):
-        changed = changed or len(params.getlist("q")) > 1 or "q" in params and text != params["q"].strip()
+        changed = True  # operators moved out, spaces tidied, trimmed, or an empty box
     params.setlist("q", [text] if text else [])
     group_of = dict(zip(index.label.values.keys, index.label_group, strict=True))
     unrouted = []

@@ -19,8 +19,8 @@ class PageCacheMiddleware:
     The key holds the release, the catalog's data version (a new one after
     every write, set by database triggers) and the full URL, so a cached page
     is never stale. Placed before the session, CSRF and auth middleware, a hit
-    costs one small query and a cache read. Requests of signed-in users (with
-    a session cookie) and responses that set cookies are not cached.
+    costs one small query and a cache read. Requests with a session or a
+    waiting message, and responses that set cookies, are not cached.
     BROWSE_CACHE_SECONDS=0 turns it off.
     """
 
@@ -34,6 +34,7 @@ class PageCacheMiddleware:
             or request.method != "GET"
             or not request.path.startswith(CACHED_PATHS)
             or settings.SESSION_COOKIE_NAME in request.COOKIES
+            or "messages" in request.COOKIES  # a flash message waits to be shown
         ):
             return self.get_response(request)
         version = current_version()
