@@ -154,7 +154,11 @@ class Topic(models.Model):
     def clean(self):
         if self.dimension_id and self.edition_id and self.dimension.edition_id != self.edition_id:
             raise ValidationError(
-                {"dimension": "The dimension must belong to the topic's edition."}, code="edition_mismatch"
+                {
+                    "dimension": ValidationError(
+                        "The dimension must belong to the topic's edition.", code="edition_mismatch"
+                    )
+                }
             )
 
     def natural_key(self):
@@ -196,12 +200,12 @@ class Section(models.Model):
     def clean(self):
         if self.parent_id and self.parent.topic_id != self.topic_id:
             raise ValidationError(
-                {"parent": "The parent section must be on the same topic page."}, code="topic_mismatch"
+                {"parent": ValidationError("The parent section must be on the same topic page.", code="topic_mismatch")}
             )
         ancestor, seen = self.parent, set()
         while ancestor is not None and ancestor.pk not in seen:
             if self.pk is not None and ancestor.pk == self.pk:
-                raise ValidationError({"parent": "A section cannot be inside itself."}, code="cycle")
+                raise ValidationError({"parent": ValidationError("A section cannot be inside itself.", code="cycle")})
             seen.add(ancestor.pk)
             ancestor = ancestor.parent
 

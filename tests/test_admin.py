@@ -94,3 +94,26 @@ def test_admin_refuses_a_section_inside_itself(curator_client, seed):
 def test_anonymous_users_cannot_open_the_admin(client, seed):
     response = client.get("/admin/catalog/entry/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_model_rules_carry_error_codes(make):
+    from django.core.exceptions import ValidationError
+
+    topic = make.topic()
+    other_edition_dimension = make.dimension()
+    topic.dimension = other_edition_dimension
+    with pytest.raises(ValidationError) as info:
+        topic.full_clean()
+    assert info.value.error_dict["dimension"][0].code == "edition_mismatch"
+
+    parent = make.section(topic=topic)
+    child = make.section(parent=parent)
+    parent.parent = child
+    with pytest.raises(ValidationError) as info:
+        parent.clean()
+    assert info.value.error_dict["parent"][0].code == "cycle"
+    stranger = make.section()
+    child.parent = stranger
+    with pytest.raises(ValidationError) as info:
+        child.clean()
+    assert info.value.error_dict["parent"][0].code == "topic_mismatch"
