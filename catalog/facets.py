@@ -11,20 +11,30 @@ combine with AND, and each facet's counts apply every active filter but its
 own.
 """
 
-import re
 import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
 
-from .models import CatalogState, Dimension, Edition, Entry, Label, LabelGroup, Placement, Section, TaggedEntry, Topic
+from .models import (
+    CatalogState,
+    Dimension,
+    Edition,
+    Entry,
+    Label,
+    LabelGroup,
+    Placement,
+    Section,
+    TaggedEntry,
+    Topic,
+    url_host,
+)
 
 STAR_BUCKETS = (10, 100, 1000, 10000)
 # Facets with at most this many values count from packed bit masks (one AND and
 # popcount a value); larger ones from a bincount of their (entry, value) pairs.
 PACKED_LIMIT = 64
-HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^@/?#]*@)?(?:www\.)?([^/:?#]*)", re.I)
 
 
 def current_version():
@@ -33,12 +43,6 @@ def current_version():
         cursor.execute(f"SELECT version FROM {CatalogState._meta.db_table} WHERE id = 1")  # noqa: S608 - model table
         row = cursor.fetchone()
     return row[0] if row else "empty"
-
-
-def host_of(url):
-    """The URL's host, lowercased, without `www.`: the "source site" facet."""
-    match = HOST.match(url or "")
-    return match.group(1).lower() if match else ""
 
 
 @dataclass
@@ -191,7 +195,7 @@ class FacetIndex:
 
         languages = _values_by_frequency(columns[5], str.lower)
         self.language = Codes([languages.position.get((lang or "").lower(), -1) for lang in columns[5]], languages)
-        hosts = [host_of(url) for url in columns[6]]
+        hosts = [url_host(url) for url in columns[6]]
         site_keys = sorted(set(filter(None, hosts)))
         sites = Values(site_keys, site_keys)
         self.site = Codes([sites.position.get(h, -1) for h in hosts], sites)

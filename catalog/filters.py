@@ -150,7 +150,8 @@ class BrowseFilterSet(django_filters.FilterSet):
     def filter_site(self, queryset, name, value):
         condition = Q()
         for host in value:
-            pattern = r"^https?://(www\.)?" + re.escape(host) + r"([:/?#]|$)"
+            # The SQL twin of models.url_host(): optional user info and `www.`, then the host.
+            pattern = r"^https?://([^@/?#]*@)?(www\.)?" + re.escape(host) + r"([:/?#]|$)"
             condition |= Q(url__iregex=pattern)
         return queryset.filter(condition)
 

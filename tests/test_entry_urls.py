@@ -50,3 +50,20 @@ def test_unsafe_url_is_never_rendered_as_a_link(db, url):
     assert 'href="' + url not in html
     assert url.split(":")[0] + ":" not in html.replace("/entries/1/", "")
     assert "&lt;b&gt;Bad&lt;/b&gt;" in html
+
+
+@pytest.mark.parametrize(
+    "url,host",
+    [
+        ("https://WWW.Istio.io/docs", "istio.io"),
+        ("http://user:pw@github.com:443/x", "github.com"),
+        ("https://[::1]:8000/a", "::1"),
+        ("https://bücher.example/x", "bücher.example"),
+        ("https://istio.io?x=1", "istio.io"),
+        ("javascript:alert(1)", ""),
+    ],
+)
+def test_source_site_is_the_host_without_www(url, host):
+    from catalog.models import url_host
+
+    assert url_host(url) == host
