@@ -3,13 +3,13 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-FIXTURES := fixtures/base.json fixtures/istio.json fixtures/networking.json
+PORT ?= 8000
 # A local server runs in debug mode unless told otherwise.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 # Set-up steps (migrate, loaddata) need settings; give them a throwaway key when none is set.
 SETUP_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-setup-only-$$$$-$$RANDOM} DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-localhost}
 
-.PHONY: run test setup db lint format bench clean
+.PHONY: run test setup db reset lint format bench clean
 
 $(VENV)/.deps-runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,12 +25,18 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
 	else echo "npm not found: the accessibility tests will skip"; fi
 
+# Loads the fixtures only into an empty catalog: a curator's edits survive every restart.
 db: $(VENV)/.deps-runtime
 	$(SETUP_ENV) $(PY) manage.py migrate --noinput
-	$(SETUP_ENV) $(PY) manage.py loaddata $(FIXTURES)
+	$(SETUP_ENV) $(PY) manage.py setup_catalog
+
+# Starts the catalog over (asks first; `make reset CONFIRM=yes` in scripts). Users and roles stay.
+reset: $(VENV)/.deps-runtime
+	$(SETUP_ENV) $(PY) manage.py migrate --noinput
+	$(SETUP_ENV) $(PY) manage.py setup_catalog --reset $(if $(filter yes,$(CONFIRM)),--yes)
 
 run: db
-	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.deps-dev node_modules/axe-core/axe.min.js db
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from catalog.models import Dimension, Edition, Entry, Label, LabelGroup, Placement, Section, Submission, Topic
+from catalog.services.catalog_setup import INITIAL_FIXTURES
 from catalog.services.staff import staff_user_create
 from catalog.urlnorm import normalize_url
 
@@ -22,8 +23,8 @@ needs_shared = pytest.mark.skipif(
 needs_corpus = pytest.mark.skipif(
     not (CORPUS / "v1").is_dir(), reason=f"../shared is absent: {CORPUS} not found (the corpus is not on this machine)"
 )
-# What `make run` loads (the Makefile's FIXTURES), in order.
-DEFAULT_FIXTURES = ("base", "istio", "networking")
+# What `make run` loads into an empty catalog, in order.
+DEFAULT_FIXTURES = INITIAL_FIXTURES
 
 _seq = itertools.count(1)
 

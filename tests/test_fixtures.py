@@ -2,7 +2,6 @@
 
 import io
 import json
-import re
 from collections import Counter
 
 import pytest
@@ -160,9 +159,3 @@ def test_the_default_fixtures_load_twice_without_duplicates(db):
     assert first["Topic"] == 4 + 10  # the seed's four, plus 3 new V2 and 7 V1 pages
     # The seed's V2 Istio page is exactly the seed's.
     assert Placement.objects.filter(section__topic__edition__slug="v2", section__topic__slug="istio").count() == 53
-
-
-def test_the_makefile_loads_the_default_fixtures():
-    makefile = (settings.BASE_DIR / "Makefile").read_text(encoding="utf-8")
-    listed = re.search(r"^FIXTURES := (.*)$", makefile, re.M).group(1).split()
-    assert listed == [f"fixtures/{name}.json" for name in DEFAULT_FIXTURES]
