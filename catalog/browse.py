@@ -16,7 +16,7 @@ from django.http import QueryDict
 from django.utils.text import slugify
 
 from . import facets, search
-from .filters import PER_PAGE_CHOICES, BrowseFilterSet, ListOptionsForm
+from .filters import PER_PAGE_CHOICES, VIEW_CHOICES, BrowseFilterSet, ListOptionsForm
 from .models import Entry
 
 # Old or short parameter names that keep working (moved to the new name).
@@ -102,6 +102,9 @@ def canonical_params(query, index):
     if params.get("sort") == ("relevance" if text else "newest"):
         params.pop("sort")
         changed = True
+    if params.get("view") == VIEW_CHOICES[0][0]:
+        params.pop("view")
+        changed = True
     for key in list(params):
         if not params.getlist(key):
             del params[key]
@@ -175,11 +178,18 @@ class BrowsePage:
     per_page: int
     terms: list
     clear_url: str
+    view: str = VIEW_CHOICES[0][0]
     errors: dict = field(default_factory=dict)
     error_list: list = field(default_factory=list)  # (field label, messages, input id)
     matching_ids: list = field(default_factory=list)
     hidden_fields: list = field(default_factory=list)
     links: dict = field(default_factory=dict)
+    order: object = None  # every matching entry's index position, in result order (for downloads)
+    index: object = None
+
+    def ids_in_order(self):
+        """Every matching entry's id, in result order."""
+        return self.index.ids[self.order]
 
 
 class Browser:
@@ -213,7 +223,8 @@ class Browser:
         if self.scope is not None:
             always.append(index.topic_id.mask([self.scope.pk]))
         text = cleaned.get("q", "")
-        sort, per_page = ListOptionsForm(self.params).options(has_text=bool(search.words(text)))
+        options = ListOptionsForm(self.params)
+        sort, per_page = options.options(has_text=bool(search.words(text)))
         ranked = search.matching_ids(text, ranked=sort == "relevance") if text else None
         if ranked is not None:
             mask = np.zeros(index.size, dtype=bool)
@@ -244,10 +255,16 @@ class Browser:
             clear_url=url_for(
                 self.path, self.params, **{k: None for k in self.params if k not in ("sort", "per_page")}
             ),
-            errors=dict(self.filterset.form.errors.items()),
+            errors={**self.filterset.form.errors, **options.errors},
+            view=options.chosen_view,
+            order=order,
+            index=index,
         )
-        form = self.filterset.form
-        result.error_list = [(form[name].label, messages, f"id_{name}") for name, messages in form.errors.items()]
+        result.error_list = [
+            (form[name].label, messages, f"id_{name}")
+            for form in (self.filterset.form, options)
+            for name, messages in form.errors.items()
+        ]
         if self.scope is not None:
             result.matching_ids = index.ids[selection.matches].tolist()
         result.hidden_fields = [

@@ -24,8 +24,10 @@ SORT_CHOICES = [
     ("title", "Title"),
     ("added", "Recently added"),
 ]
+# How a list is shown: one line a link (the default), cards, or a table (browse only).
+VIEW_CHOICES = [("compact", "Compact"), ("cards", "Cards"), ("table", "Table")]
 # Parameters that are not filters; a label group cannot take these names.
-RESERVED = {"q", "sort", "per_page", "page", "format", "more", "lang", "tag"}
+RESERVED = {"q", "sort", "per_page", "page", "format", "more", "lang", "tag", "view", "download"}
 
 
 class KeyChoiceField(forms.MultipleChoiceField):
@@ -157,11 +159,31 @@ class BrowseFilterSet(django_filters.FilterSet):
 
 
 class ListOptionsForm(forms.Form):
-    """How to list the results: order and page size (not filters)."""
+    """How to list the results: order, page size and view (not filters).
 
-    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+    A bad value is reported in the reader's words and the default is used.
+    """
+
+    sort = forms.ChoiceField(
+        choices=SORT_CHOICES,
+        required=False,
+        error_messages={"invalid_choice": "“%(value)s” is not a way to sort; sorted the default way instead."},
+    )
     per_page = forms.TypedChoiceField(
-        choices=[(n, n) for n in PER_PAGE_CHOICES], coerce=int, required=False, label="Per page"
+        choices=[(n, n) for n in PER_PAGE_CHOICES],
+        coerce=int,
+        required=False,
+        label="Per page",
+        error_messages={
+            "invalid_choice": "“%(value)s” is not offered (choose "
+            + ", ".join(str(n) for n in PER_PAGE_CHOICES[:-1])
+            + f" or {PER_PAGE_CHOICES[-1]}); showing {PER_PAGE_CHOICES[0]} a page."
+        },
+    )
+    view = forms.ChoiceField(
+        choices=VIEW_CHOICES,
+        required=False,
+        error_messages={"invalid_choice": "“%(value)s” is not a view (compact, cards or table); showing the compact list."},
     )
 
     def options(self, has_text):
@@ -171,3 +193,8 @@ class ListOptionsForm(forms.Form):
         if sort == "relevance" and not has_text:
             sort = "newest"
         return sort, data.get("per_page") or PER_PAGE_CHOICES[0]
+
+    @property
+    def chosen_view(self):
+        self.is_valid()
+        return getattr(self, "cleaned_data", {}).get("view") or VIEW_CHOICES[0][0]

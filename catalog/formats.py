@@ -1,12 +1,18 @@
-"""A browse result as JSON, CSV or Atom: the same entries as the HTML page."""
+"""A list of entries as JSON, CSV or Atom: the same entries as the HTML page;
+and the whole of a filtered result as a streamed CSV or JSON Lines download."""
 
 import csv
 import io
+import json
+from dataclasses import dataclass, field
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.feedgenerator import Atom1Feed
 
 FORMATS = ("json", "csv", "atom")
+DOWNLOADS = ("csv", "jsonl")
+# Entries fetched a batch at a time while streaming: memory stays flat whatever the result's size.
+DOWNLOAD_BATCH = 500
 CSV_COLUMNS = [
     "title",
     "url",
@@ -74,9 +80,66 @@ def as_json(result, request):
     )
 
 
+def entry_detail(entry, listings, request):
+    """An entry page as JSON: the record and every place that lists it."""
+    record = entry_record(entry, request)
+    record["added"] = entry.created_at.isoformat()
+    record["updated"] = entry.updated_at.isoformat()
+    record["listed_in"] = [
+        {
+            "edition": topic.edition.slug,
+            "topic": topic.title,
+            "path": path,
+            "url": request.build_absolute_uri(f"{topic.get_absolute_url()}#{section.slug}"),
+        }
+        for topic, path, section in listings
+    ]
+    return JsonResponse(record, json_dumps_params={"ensure_ascii": False})
+
+
+@dataclass
+class PlainList:
+    """A list of entries without facets (a label page, the newest entries), shaped
+    like a browse result for the formats above."""
+
+    count: int
+    page: object
+    entries: list
+    per_page: int
+    sort: str
+    links: dict
+    errors: dict = field(default_factory=dict)
+    facets: list = field(default_factory=list)
+
+
+def plain_list(page, *, path, sort, extra=""):
+    """A PlainList for a Django page of entries at `path` (`extra`: its other parameters)."""
+
+    def url(fmt, number=None):
+        query = [f"format={fmt}"] if fmt else []
+        if number and number > 1:
+            query.append(f"page={number}")
+        return f"{path}?{'&'.join(query + ([extra] if extra else []))}" if query or extra else path
+
+    links = {fmt: url(fmt, page.number) for fmt in FORMATS}
+    links["html"] = url(None, page.number)
+    if page.has_next():
+        links["json_next"] = url("json", page.next_page_number())
+    if page.has_previous():
+        links["json_previous"] = url("json", page.previous_page_number())
+    return PlainList(page.paginator.count, page, list(page.object_list), page.paginator.per_page, sort, links)
+
+
 def spreadsheet_safe(value):
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_row(entry, request):
+    record = entry_record(entry, request)
+    record["labels"] = "; ".join(record["labels"])
+    record["featured"] = "yes" if record["featured"] else "no"
+    return [spreadsheet_safe(record[column]) for column in CSV_COLUMNS]
 
 
 def as_csv(result, request, filename):
@@ -85,10 +148,7 @@ def as_csv(result, request, filename):
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for entry in result.entries:
-        record = entry_record(entry, request)
-        record["labels"] = "; ".join(record["labels"])
-        record["featured"] = "yes" if record["featured"] else "no"
-        writer.writerow([spreadsheet_safe(record[column]) for column in CSV_COLUMNS])
+        writer.writerow(csv_row(entry, request))
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
@@ -123,3 +183,46 @@ def render_format(fmt, result, request, *, title, filename):
     if fmt == "csv":
         return as_csv(result, request, filename)
     return as_atom(result, request, title)
+
+
+def _batches(ids, fetch):
+    for start in range(0, len(ids), DOWNLOAD_BATCH):
+        yield from fetch(ids[start : start + DOWNLOAD_BATCH].tolist())
+
+
+def _csv_lines(entries, request):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    out.write("\ufeff")
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        writer.writerow(csv_row(entry, request))
+        if out.tell() > 64 * 1024:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def _json_lines(entries, request):
+    lines = []
+    for entry in entries:
+        lines.append(json.dumps(entry_record(entry, request), ensure_ascii=False) + "\n")
+        if len(lines) >= DOWNLOAD_BATCH:
+            yield "".join(lines)
+            lines = []
+    yield "".join(lines)
+
+
+def download(fmt, ids, fetch, request, *, filename):
+    """Every entry of `ids` (a numpy array of entry ids, in order) streamed as CSV or
+    JSON Lines, fetched `DOWNLOAD_BATCH` at a time with `fetch(list_of_ids)`."""
+    entries = _batches(ids, fetch)
+    if fmt == "csv":
+        response = StreamingHttpResponse(_csv_lines(entries, request), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    else:
+        response = StreamingHttpResponse(_json_lines(entries, request), content_type="application/jsonl; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.jsonl"'
+    response["X-Entry-Count"] = str(len(ids))
+    return response

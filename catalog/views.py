@@ -5,14 +5,15 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
-from . import facets, pages, search
-from .browse import Browser, canonical_params
-from .filters import PER_PAGE_CHOICES, SORT_CHOICES
-from .formats import FORMATS, render_format
+from . import facets, formats, pages, search
+from .browse import Browser, canonical_params, fetch_entries
+from .contexts import list_controls, pagination
+from .filters import PER_PAGE_CHOICES
+from .formats import DOWNLOADS, FORMATS, render_format
 from .models import Dimension, Edition, Entry, Label
 
 # Parameters that do not filter a topic page.
-LIST_OPTIONS = {"page", "sort", "per_page", "format", "more"}
+LIST_OPTIONS = {"page", "sort", "per_page", "format", "more", "view"}
 
 LABEL_PAGE_SIZE = 50
 
@@ -38,6 +39,13 @@ def home(request, edition=None):
     if not editions:
         return render(request, "catalog/home.html", {"editions": [], "dimensions": []})
     current = _edition(editions, edition)
+    newest = list(pages.newest_entries())
+    fmt = request.GET.get("format")
+    if fmt in FORMATS:
+        # The newest entries, as on the page.
+        newest_page = Paginator(newest, max(len(newest), 1)).get_page(1)
+        result = formats.plain_list(newest_page, path=request.path, sort="added")
+        return render_format(fmt, result, request, title="meshportal: newest entries", filename="meshportal-newest")
     dimensions = list(
         Dimension.objects.filter(edition=current).prefetch_related(
             # Topics with their entry counts, in one query for all dimensions.
@@ -51,7 +59,7 @@ def home(request, edition=None):
             "editions": editions,
             "edition": current,
             "dimensions": dimensions,
-            "newest": pages.newest_entries(),
+            "newest": newest,
         },
     )
 
@@ -64,10 +72,13 @@ def _browse(request, *, path, scope=None, with_entries=True):
         query = params.urlencode(safe="/:")
         return None, f"{path}?{query}" if query else path
     fmt = request.GET.get("format")
+    if request.GET.get("download") in DOWNLOADS:
+        fmt = "json"  # no page of entries to fetch: the download streams them all
+        with_entries = False
     result = Browser(params, path=path, index=index, scope=scope).run(
         page_number=request.GET.get("page"),
         fmt=fmt if fmt in FORMATS else None,
-        with_entries=with_entries or fmt in FORMATS,
+        with_entries=with_entries or (fmt in FORMATS and "download" not in request.GET),
     )
     if result.terms:
         for item in result.entries:
@@ -77,7 +88,10 @@ def _browse(request, *, path, scope=None, with_entries=True):
 
 
 def _format_response(request, result, *, title, filename):
-    fmt = request.GET.get("format")
+    fmt, wanted = request.GET.get("format"), request.GET.get("download")
+    if wanted in DOWNLOADS:
+        ids = result.ids_in_order()
+        return formats.download(wanted, ids, fetch_entries, request, filename=f"{filename}-all")
     if fmt in FORMATS:
         return render_format(fmt, result, request, title=title, filename=filename)
     return None
@@ -93,7 +107,7 @@ def browse(request):
     return render(
         request,
         "catalog/browse.html",
-        {"result": result, "sort_choices": SORT_CHOICES, "per_page_choices": PER_PAGE_CHOICES},
+        {"result": result, "controls": list_controls(result, request.path), "per_page_choices": PER_PAGE_CHOICES},
     )
 
 
@@ -113,7 +127,8 @@ def topic(request, slug, edition=None):
         if response:
             return response
         filtering = any(key not in LIST_OPTIONS for key in request.GET)
-        context.update(result=result, filtering=filtering, sort_choices=SORT_CHOICES, per_page_choices=PER_PAGE_CHOICES)
+        context.update(result=result, filtering=filtering, per_page_choices=PER_PAGE_CHOICES)
+        context["controls"] = list_controls(result, request.path, table=False)
         only = set(result.matching_ids) if filtering else None
         context["outline"] = pages.topic_outline(page, only=only)
         context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in page.related.all()]
@@ -122,14 +137,27 @@ def topic(request, slug, edition=None):
 
 def entry(request, pk):
     item = get_object_or_404(Entry.objects.with_card_data(), pk=pk)
-    return render(request, "catalog/entry.html", {"entry": item, "listings": pages.entry_listings(item)})
+    listings = pages.entry_listings(item)
+    if request.GET.get("format") == "json":
+        return formats.entry_detail(item, listings, request)
+    return render(request, "catalog/entry.html", {"entry": item, "listings": listings})
 
 
 def label(request, slug):
     item = get_object_or_404(Label.objects.select_related("group"), slug=slug)
     entries = Entry.objects.filter(tagged_items__tag=item).with_card_data().order_by("-year", "title", "id")
     page = Paginator(entries, LABEL_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "catalog/label.html", {"label": item, "page": page})
+    fmt = request.GET.get("format")
+    if fmt in FORMATS:
+        result = formats.plain_list(page, path=request.path, sort="newest")
+        return render_format(fmt, result, request, title=f"meshportal: {item.name}", filename=f"meshportal-{slug}")
+    context = {
+        "label": item,
+        "page": page,
+        "pagination": pagination(page, lambda n: f"{request.path}?page={n}" if n > 1 else request.path),
+        "links": formats.plain_list(page, path=request.path, sort="newest").links,
+    }
+    return render(request, "catalog/label.html", context)
 
 
 def labels(request):

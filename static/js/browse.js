@@ -20,7 +20,10 @@
     });
     ["id_q", "id_sort", "id_per_page", "id_year_min", "id_year_max", "id_stars_min"].forEach(function (id) {
       var mine = document.getElementById(id), theirs = doc.getElementById(id);
-      if (mine && theirs && mine !== document.activeElement) mine.value = theirs.value;
+      if (!mine || !theirs || mine === document.activeElement) return;
+      // A select's options depend on the query (e.g. "Relevance" only with a search).
+      if (mine.tagName === "SELECT") mine.innerHTML = theirs.innerHTML;
+      mine.value = theirs.value;
     });
     var hidden = form.querySelector("[data-hidden-fields]"), freshHidden = doc.querySelector("[data-hidden-fields]");
     if (hidden && freshHidden) hidden.replaceWith(freshHidden);
@@ -29,7 +32,16 @@
     if (live && count) live.textContent = count.textContent;
   }
 
-  function load(url, push) {
+  // After a new page of results, the reader is taken to its heading, as a
+  // page load would: focus and scroll, so a screen reader reads it next.
+  function toResults() {
+    var heading = document.getElementById("result-count");
+    if (!heading) return;
+    heading.focus({ preventScroll: true });
+    heading.scrollIntoView({ block: "start" });
+  }
+
+  function load(url, push, focusResults) {
     if (controller) controller.abort();
     controller = new AbortController();
     document.body.classList.add("is-loading");
@@ -42,6 +54,7 @@
           if (push) window.history.pushState({ browse: true }, "", finalUrl);
           else window.history.replaceState({ browse: true }, "", finalUrl + window.location.hash);
           shown = window.location.pathname + window.location.search;
+          if (focusResults) toResults();
         });
       })
       .catch(function (error) {
@@ -56,7 +69,7 @@
     var link = event.target.closest("a[data-facet-link], .pagination a, .facet__more");
     if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
     event.preventDefault();
-    load(link.href, true);
+    load(link.href, true, !!link.closest(".pagination, .views, .entry-table"));
   });
 
   form.addEventListener("submit", function (event) {

@@ -1,0 +1,128 @@
+"""Display objects for list pages: what the templates loop over to show the
+list controls (view switch, sort menu, sortable table columns, numbered
+pages, downloads). Built from a browse result; no query.
+"""
+
+from dataclasses import dataclass
+
+from .browse import url_for
+from .filters import SORT_CHOICES, VIEW_CHOICES
+
+# Pages shown either side of the current one, besides the first and the last.
+PAGE_WINDOW = 2
+
+
+@dataclass
+class Choice:
+    value: str
+    label: str
+    url: str
+    current: bool
+
+
+@dataclass
+class PageLink:
+    number: int | None  # None: a gap ("…")
+    url: str = ""
+    current: bool = False
+
+
+@dataclass
+class Column:
+    label: str
+    url: str = ""  # sorts by this column when set
+    current: bool = False
+    numeric: bool = False
+
+
+# Table columns: (label, sort value or None, numeric).
+TABLE_COLUMNS = [
+    ("Year", "newest", True),
+    ("Title", "title", False),
+    ("Stars", "stars", True),
+    ("Language", None, False),
+    ("Rating", "rating", True),
+    ("Labels", None, False),
+    ("Added", "added", True),
+]
+
+
+def page_numbers(number, num_pages, window=PAGE_WINDOW):
+    """The page numbers to offer: first, last, and a window around `number`; None marks a gap."""
+    wanted = {1, num_pages, *range(number - window, number + window + 1)}
+    shown, previous = [], 0
+    for n in sorted(p for p in wanted if 1 <= p <= num_pages):
+        if n - previous > 1:
+            shown.append(None if n - previous > 2 else n - 1)
+        shown.append(n)
+        previous = n
+    return shown
+
+
+@dataclass
+class Pagination:
+    number: int
+    num_pages: int
+    links: list
+    first_url: str
+    last_url: str
+    previous_url: str = ""
+    next_url: str = ""
+
+
+def pagination(page, url_of):
+    """Numbered pages with first, previous, next and last for a Django page, or
+    None when everything fits on one page; `url_of(n)` gives page n's URL."""
+    if not page.has_other_pages():
+        return None
+    last = page.paginator.num_pages
+    links = [PageLink(n, url_of(n), n == page.number) if n else PageLink(None) for n in page_numbers(page.number, last)]
+    return Pagination(
+        page.number,
+        last,
+        links,
+        url_of(1),
+        url_of(last),
+        url_of(page.previous_page_number()) if page.has_previous() else "",
+        url_of(page.next_page_number()) if page.has_next() else "",
+    )
+
+
+@dataclass
+class ListControls:
+    views: list
+    sorts: list
+    columns: list
+    pagination: Pagination | None
+    download_csv: str = ""
+    download_jsonl: str = ""
+
+
+def list_controls(result, path, *, table=True):
+    """The controls of a browse or topic page's list."""
+    params = result.params
+    views = [
+        Choice(value, label, url_for(path, params, view=None if i == 0 else value, page=params.get("page")), False)
+        for i, (value, label) in enumerate(VIEW_CHOICES)
+        if table or value != "table"
+    ]
+    for choice in views:
+        choice.current = choice.value == result.view
+    has_text = bool(result.terms)
+    sorts = [
+        Choice(value, label, "", value == result.sort)
+        for value, label in SORT_CHOICES
+        if value != "relevance" or has_text
+    ]
+    columns = []
+    for label, sort, numeric in TABLE_COLUMNS:
+        url = url_for(path, params, sort=None if sort == ("relevance" if has_text else "newest") else sort) if sort else ""
+        columns.append(Column(label, url, sort == result.sort, numeric))
+
+    def url_of(n):
+        return url_for(path, params, page=n if n > 1 else None)
+
+    controls = ListControls(views, sorts, columns, pagination(result.page, url_of))
+    controls.download_csv = url_for(path, params, download="csv")
+    controls.download_jsonl = url_for(path, params, download="jsonl")
+    return controls
