@@ -185,6 +185,17 @@ def render_format(fmt, result, request, *, title, filename):
     return as_atom(result, request, title)
 
 
+def table_csv(table):
+    """A statistics table as CSV text (with a byte-order mark for spreadsheets)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+    return out.getvalue()
+
+
 def _batches(ids, fetch):
     for start in range(0, len(ids), DOWNLOAD_BATCH):
         yield from fetch(ids[start : start + DOWNLOAD_BATCH].tolist())

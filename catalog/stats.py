@@ -3,7 +3,7 @@
 serves as JSON or CSV. One grouped query a table.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Max
 from django.db.models.functions import Lower, TruncMonth
@@ -22,6 +22,7 @@ class Table:
     columns: list  # header texts; the first names the row
     rows: list  # [label, number, number, ...]
     note: str = ""
+    keys: list = field(default_factory=list)  # stable keys of the number columns, when they have some
 
     def as_dict(self):
         return {"title": self.title, "columns": self.columns, "rows": self.rows, "note": self.note}
@@ -50,6 +51,7 @@ def entries_per_year():
         ["Year"] + [name for _, name in editions],
         table_rows,
         f"Entries without a year are left out ({missing})." if missing else "",
+        keys=[slug for slug, _ in editions],
     )
 
 
@@ -80,7 +82,14 @@ def maturity_per_topic():
         rows.append([label, *values, max(topic["n"] - sum(values), 0)])
     shown = rows[:MAX_TOPICS]
     note = f"The {len(shown)} largest of {len(rows)} topics with a tiered entry." if len(rows) > len(shown) else ""
-    return Table("maturity", "Maturity mix per topic", ["Topic", *(name for _, name in tiers), "No tier"], shown, note)
+    return Table(
+        "maturity",
+        "Maturity mix per topic",
+        ["Topic", *(name for _, name in tiers), "No tier"],
+        shown,
+        note,
+        keys=[*(slug for slug, _ in tiers), "none"],
+    )
 
 
 def top_languages():

@@ -13,6 +13,7 @@ urlpatterns = [
     path("entries/<int:pk>/", views.entry, name="entry"),
     path("labels/", views.labels, name="labels"),
     path("labels/<slug:slug>/", views.label, name="label"),
+    path("stats/", views.stats_page, name="stats"),
 ]
 
 # Reader submissions: the form and each submitter's private status page.

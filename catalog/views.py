@@ -2,10 +2,10 @@
 
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from . import facets, formats, pages, search
+from . import charts, facets, formats, pages, search, stats
 from .browse import Browser, canonical_params, fetch_entries
 from .contexts import list_controls, pagination
 from .filters import PER_PAGE_CHOICES
@@ -167,3 +167,45 @@ def labels(request):
     for item in rows.order_by("group__position", "position", "name"):
         groups.setdefault(item.group, []).append(item)
     return render(request, "catalog/labels.html", {"groups": list(groups.items())})
+
+
+def _stat_chart(table):
+    """The chart that draws one statistics table."""
+    if table.slug == "years":
+        series = charts.series_of(table, [f"series-{i}" for i in range(len(table.keys))])
+        chart = charts.columns(table.slug, table.title, [r[0] for r in table.rows], series, grouped=True)
+        totals = stats.Table(table.slug, table.title, table.columns[:2], [[r[0], sum(r[1:])] for r in table.rows])
+        chart.summary = f"{len(table.rows)} years. " + charts.largest(totals)
+    elif table.slug == "maturity":
+        series = charts.series_of(table, [f"tier-{key}" for key in table.keys])
+        chart = charts.rows(table.slug, table.title, [r[0] for r in table.rows], series)
+        chart.summary = f"{len(table.rows)} topics, each bar split by maturity tier."
+    elif table.slug == "languages":
+        chart = charts.rows(table.slug, table.title, [r[0] for r in table.rows], charts.series_of(table, ["series-0"]))
+        chart.summary = f"{len(table.rows)} languages. " + charts.largest(table)
+    else:
+        added = [("", "series-0", [r[1] for r in table.rows])]
+        chart = charts.columns(table.slug, table.title, [r[0] for r in table.rows], added)
+        chart.summary = f"{len(table.rows)} months. " + charts.largest(table)
+    chart.table = table
+    return chart
+
+
+def stats_page(request):
+    chart, fmt = request.GET.get("chart"), request.GET.get("format")
+    if chart is not None and chart not in stats.STATISTICS:
+        return HttpResponseBadRequest(
+            f"There is no chart “{chart}”: choose one of {', '.join(stats.STATISTICS)}.", content_type="text/plain"
+        )
+    tables = [stats.STATISTICS[chart]()] if chart and fmt in ("json", "csv") else stats.all_tables()
+    if fmt == "json":
+        return JsonResponse({t.slug: t.as_dict() for t in tables}, json_dumps_params={"ensure_ascii": False})
+    if fmt == "csv":
+        if not chart:
+            return HttpResponseBadRequest(
+                f"CSV holds one table: add chart= one of {', '.join(stats.STATISTICS)}.", content_type="text/plain"
+            )
+        response = HttpResponse(formats.table_csv(tables[0]), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="meshportal-stats-{chart}.csv"'
+        return response
+    return render(request, "catalog/stats.html", {"charts": [_stat_chart(t) for t in tables]})
