@@ -186,6 +186,7 @@ class BrowsePage:
     links: dict = field(default_factory=dict)
     order: object = None  # every matching entry's index position, in result order (for downloads)
     index: object = None
+    unfiltered_count: int = 0  # the whole catalog, or the whole topic page
 
     def ids_in_order(self):
         """Every matching entry's id, in result order."""
@@ -220,6 +221,7 @@ class Browser:
         cleaned = self.filterset.cleaned()
         criteria = self.criteria(cleaned)
         always = []
+        self.masks = {}  # the masks that are not facets, by name, for the "remove this filter" counts
         if self.scope is not None:
             always.append(index.topic_id.mask([self.scope.pk]))
         text = cleaned.get("q", "")
@@ -230,8 +232,10 @@ class Browser:
             mask = np.zeros(index.size, dtype=bool)
             mask[index.positions(ranked)] = True
             always.append(mask)
+            self.masks["q"] = mask
         if cleaned.get("not_label"):
             always.append(~index.label.mask(cleaned["not_label"]))
+            self.masks["not_label"] = always[-1]
         selection = facets.Selection(index, criteria, always=always)
 
         order = selection.order(sort, ranked)
@@ -259,6 +263,7 @@ class Browser:
             view=options.chosen_view,
             order=order,
             index=index,
+            unfiltered_count=int(always[0].sum()) if self.scope is not None else index.size,
         )
         result.error_list = [
             (form[name].label, messages, f"id_{name}")
@@ -368,11 +373,28 @@ class Browser:
                 )
         labels_of = dict(zip(self.index.label.values.keys, self.index.label.values.labels, strict=True))
         for slug in cleaned.get("not_label", []):
-            rest = [s for s in self.params.getlist("not_label") if s != slug]
-            chips.append(Chip(f"Without: {labels_of.get(slug, slug)}", url_for(self.path, self.params, not_label=rest)))
+            rest = [s for s in cleaned["not_label"] if s != slug]
+            without = None
+            if not selection.count:
+                without = self._count_with(selection, not_label=~self.index.label.mask(rest) if rest else None)
+            remove = url_for(self.path, self.params, not_label=rest)
+            chips.append(Chip(f"Excluding: {labels_of.get(slug, slug)}", remove, without))
         if cleaned.get("q"):
-            chips.append(Chip(f"Search: “{cleaned['q']}”", url_for(self.path, self.params, q=None)))
+            without = self._count_with(selection, q=None) if not selection.count else None
+            chips.append(Chip(f"Search: “{cleaned['q']}”", url_for(self.path, self.params, q=None), without))
         return chips
+
+    def _count_with(self, selection, **replaced):
+        """How many entries match if the named non-facet masks ("q", "not_label") were replaced (None: dropped)."""
+        mask = np.ones(self.index.size, dtype=bool)
+        for own in selection.own.values():
+            mask &= own
+        if self.scope is not None:
+            mask &= self.index.topic_id.mask([self.scope.pk])
+        for current in {**self.masks, **replaced}.values():
+            if current is not None:
+                mask &= current
+        return int(mask.sum())
 
 
 def _int_or_none(value):

@@ -116,7 +116,11 @@ def list_controls(result, path, *, table=True):
     ]
     columns = []
     for label, sort, numeric in TABLE_COLUMNS:
-        url = url_for(path, params, sort=None if sort == ("relevance" if has_text else "newest") else sort) if sort else ""
+        url = (
+            url_for(path, params, sort=None if sort == ("relevance" if has_text else "newest") else sort)
+            if sort
+            else ""
+        )
         columns.append(Column(label, url, sort == result.sort, numeric))
 
     def url_of(n):

@@ -37,6 +37,8 @@ class KeyChoiceField(forms.MultipleChoiceField):
     for every request, and a facet can have thousands of values.
     """
 
+    default_error_messages = {"invalid_choice": "no “%(value)s” in the catalog; this filter was not applied."}
+
     def __init__(self, *args, keys=None, **kwargs):
         super().__init__(*args, choices=(), **kwargs)
         self.keys = keys if keys is not None else {}
@@ -47,6 +49,15 @@ class KeyChoiceField(forms.MultipleChoiceField):
 
 class KeyChoiceFilter(django_filters.MultipleChoiceFilter):
     field_class = KeyChoiceField
+
+
+def number_messages(what):
+    """Error messages of a number filter, in a reader's words."""
+    return {
+        "invalid": f"that is not {what}; this filter was not applied.",
+        "min_value": "must be %(limit_value)s or more; this filter was not applied.",
+        "max_value": "must be %(limit_value)s or less; this filter was not applied.",
+    }
 
 
 class BrowseFilterSet(django_filters.FilterSet):
@@ -60,16 +71,36 @@ class BrowseFilterSet(django_filters.FilterSet):
     not_label = KeyChoiceFilter(method="filter_not_label", label="Without label")
     language = KeyChoiceFilter(method="filter_language", label="Language")
     year_min = django_filters.NumberFilter(
-        field_name="year", lookup_expr="gte", label="Year from", min_value=1900, max_value=2100
+        field_name="year",
+        lookup_expr="gte",
+        label="Year from",
+        min_value=1900,
+        max_value=2100,
+        error_messages=number_messages("a year"),
     )
     year_max = django_filters.NumberFilter(
-        field_name="year", lookup_expr="lte", label="Year to", min_value=1900, max_value=2100
+        field_name="year",
+        lookup_expr="lte",
+        label="Year to",
+        min_value=1900,
+        max_value=2100,
+        error_messages=number_messages("a year"),
     )
     stars_min = django_filters.NumberFilter(
-        field_name="github_stars", lookup_expr="gte", label="GitHub stars at least", min_value=0, max_value=10**9
+        field_name="github_stars",
+        lookup_expr="gte",
+        label="GitHub stars at least",
+        min_value=0,
+        max_value=10**9,
+        error_messages=number_messages("a number of stars"),
     )
     rating_min = django_filters.NumberFilter(
-        field_name="rating", lookup_expr="gte", label="Rating at least", min_value=1, max_value=5
+        field_name="rating",
+        lookup_expr="gte",
+        label="Rating at least",
+        min_value=1,
+        max_value=5,
+        error_messages=number_messages("a rating from 1 to 5"),
     )
     featured = django_filters.ChoiceFilter(method="filter_featured", label="Featured", choices=[("1", "Featured only")])
     site = KeyChoiceFilter(method="filter_site", label="Source site")
@@ -97,9 +128,20 @@ class BrowseFilterSet(django_filters.FilterSet):
         return [slug for slug, _ in self.index.groups if slug in self.filters]
 
     def cleaned(self):
-        """The valid filter values; a field with an invalid value is left out (its error shows on the form)."""
-        self.form.is_valid()
-        return {name: value for name, value in self.form.cleaned_data.items() if value not in (None, "", [])}
+        """The valid filter values; a field with an invalid value is left out (its error shows on the form).
+        A year range that ends before it starts is left out whole."""
+        form = self.form
+        if form.is_valid() or not form.has_error("year_min") and not form.has_error("year_max"):
+            low, high = form.cleaned_data.get("year_min"), form.cleaned_data.get("year_max")
+            if low is not None and high is not None and low > high:
+                form.add_error(
+                    "year_max",
+                    forms.ValidationError(
+                        f"{high:g} is before {low:g} (Year from); the year range was not applied.", code="year_range"
+                    ),
+                )
+                form.cleaned_data.pop("year_min", None)
+        return {name: value for name, value in form.cleaned_data.items() if value not in (None, "", [])}
 
     @property
     def qs(self):
@@ -183,7 +225,9 @@ class ListOptionsForm(forms.Form):
     view = forms.ChoiceField(
         choices=VIEW_CHOICES,
         required=False,
-        error_messages={"invalid_choice": "“%(value)s” is not a view (compact, cards or table); showing the compact list."},
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a view (compact, cards or table); showing the compact list."
+        },
     )
 
     def options(self, has_text):

@@ -57,7 +57,9 @@ def entries_per_year():
 
 def maturity_per_topic():
     """Per topic, how many of its entries carry each maturity tier (and how many none)."""
-    tiers = list(Label.objects.filter(group__slug=MATURITY_GROUP).order_by("position", "name").values_list("slug", "name"))
+    tiers = list(
+        Label.objects.filter(group__slug=MATURITY_GROUP).order_by("position", "name").values_list("slug", "name")
+    )
     totals = (
         Placement.objects.values("section__topic_id", "section__topic__title", "section__topic__edition__name")
         .annotate(n=Count("entry", distinct=True))
@@ -108,7 +110,9 @@ def top_languages():
 
 def growth_per_month():
     """Entries added per month, with the running total."""
-    rows = Entry.objects.annotate(month=TruncMonth("created_at")).values("month").annotate(n=Count("id")).order_by("month")
+    rows = (
+        Entry.objects.annotate(month=TruncMonth("created_at")).values("month").annotate(n=Count("id")).order_by("month")
+    )
     table, total = [], 0
     for row in rows:
         total += row["n"]
