@@ -5,7 +5,7 @@ from django.http import QueryDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog import facets
+from catalog import facet_index
 from catalog.browse import Browser
 from catalog.filters import BrowseFilterSet
 from catalog.models import Entry, Label, Section
@@ -58,7 +58,7 @@ def replaced(params, panel, value):
 @pytest.fixture
 def catalog(make):
     build_catalog(make)
-    return facets.get_index()
+    return facet_index.get_index()
 
 
 def check_against_database(index, params):
@@ -140,24 +140,24 @@ def test_random_filter_combinations_match_the_database(catalog, params):
 
 
 def test_index_is_rebuilt_when_the_data_changes(catalog, make):
-    before = facets.get_index()
+    before = facet_index.get_index()
     assert before is catalog
     entry = make.entry(title="Brand new", url="https://new.example.org/x", year=2025)
-    after = facets.get_index()
+    after = facet_index.get_index()
     assert after is not before and after.version != before.version
     assert entry.id in after.ids.tolist()
     Entry.objects.filter(pk=entry.pk).update(year=2019)
-    assert facets.get_index().version != after.version
+    assert facet_index.get_index().version != after.version
 
 
 def test_index_build_query_count_does_not_grow(make, django_assert_max_num_queries):
     build_catalog(make, entries=10)
     with django_assert_max_num_queries(11):
-        small = facets.FacetIndex("test")
+        small = facet_index.FacetIndex.load()
     labels = list(Label.objects.all())
     section = Section.objects.first()
     for i in range(120):
         make.entry(section=section, labels=labels[: i % 3], language="Go", github_stars=i)
     with django_assert_max_num_queries(11):
-        large = facets.FacetIndex("test")
+        large = facet_index.FacetIndex.load()
     assert large.size == small.size + 120
