@@ -196,9 +196,9 @@ def table_csv(table):
     return out.getvalue()
 
 
-def _batches(ids, fetch):
-    for start in range(0, len(ids), DOWNLOAD_BATCH):
-        yield from fetch(ids[start : start + DOWNLOAD_BATCH].tolist())
+def _batches(ids, count, fetch):
+    for start in range(0, count, DOWNLOAD_BATCH):
+        yield from fetch([int(i) for i in ids[start : start + DOWNLOAD_BATCH]])
 
 
 def _csv_lines(entries, request):
@@ -225,15 +225,15 @@ def _json_lines(entries, request):
     yield "".join(lines)
 
 
-def download(fmt, ids, fetch, request, *, filename):
-    """Every entry of `ids` (a numpy array of entry ids, in order) streamed as CSV or
-    JSON Lines, fetched `DOWNLOAD_BATCH` at a time with `fetch(list_of_ids)`."""
-    entries = _batches(ids, fetch)
+def download(fmt, ids, count, fetch, request, *, filename):
+    """The `count` entries of `ids` (entry ids in order: an array or a queryset) streamed
+    as CSV or JSON Lines, fetched `DOWNLOAD_BATCH` at a time with `fetch(list_of_ids)`."""
+    entries = _batches(ids, count, fetch)
     if fmt == "csv":
         response = StreamingHttpResponse(_csv_lines(entries, request), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     else:
         response = StreamingHttpResponse(_json_lines(entries, request), content_type="application/jsonl; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}.jsonl"'
-    response["X-Entry-Count"] = str(len(ids))
+    response["X-Entry-Count"] = str(count)
     return response

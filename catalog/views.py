@@ -5,8 +5,8 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from . import charts, facets, formats, pages, search, stats
-from .browse import Browser, canonical_params, fetch_entries
+from . import charts, facet_index, formats, pages, search, stats
+from .browse import Browser, SqlBrowser, canonical_params, fetch_entries
 from .contexts import list_controls, pagination
 from .filters import PER_PAGE_CHOICES
 from .formats import DOWNLOADS, FORMATS, render_format
@@ -66,16 +66,19 @@ def home(request, edition=None):
 
 def _browse(request, *, path, scope=None, with_entries=True):
     """Run the faceted browse for this request: (result, redirect URL or None)."""
-    index = facets.get_index(getattr(request, "catalog_version", None))
+    try:
+        index, browser = facet_index.get_index(getattr(request, "catalog_version", None)), Browser
+    except facet_index.IndexUnavailable:
+        index, browser = facet_index.SqlChoices(), SqlBrowser
     params, changed = canonical_params(request.GET, index)
     if changed:
         query = params.urlencode(safe="/:")
         return None, f"{path}?{query}" if query else path
     fmt = request.GET.get("format")
     if request.GET.get("download") in DOWNLOADS:
-        fmt = "json"  # no page of entries to fetch: the download streams them all
+        fmt = "csv"  # no page of entries to fetch: the download streams them all
         with_entries = False
-    result = Browser(params, path=path, index=index, scope=scope).run(
+    result = browser(params, path=path, index=index, scope=scope).run(
         page_number=request.GET.get("page"),
         fmt=fmt if fmt in FORMATS else None,
         with_entries=with_entries or (fmt in FORMATS and "download" not in request.GET),
@@ -90,8 +93,7 @@ def _browse(request, *, path, scope=None, with_entries=True):
 def _format_response(request, result, *, title, filename):
     fmt, wanted = request.GET.get("format"), request.GET.get("download")
     if wanted in DOWNLOADS:
-        ids = result.ids_in_order()
-        return formats.download(wanted, ids, fetch_entries, request, filename=f"{filename}-all")
+        return formats.download(wanted, result.ids, result.count, fetch_entries, request, filename=f"{filename}-all")
     if fmt in FORMATS:
         return render_format(fmt, result, request, title=title, filename=filename)
     return None
