@@ -151,6 +151,7 @@ class FacetPanel:
     more_url: str = ""
     less_url: str = ""
     facet: object = None  # the registry's facet (not shown, not in the JSON)
+    chart: object = None  # a picture of the facet's counts (the year histogram, the stars bands)
 
     @property
     def selected(self):
@@ -203,8 +204,9 @@ class Found:
 class Browser:
     """Runs one browse request. `scope` is a topic page (its own entries only)."""
 
-    def __init__(self, params, *, path, index, scope=None):
+    def __init__(self, params, *, path, index, scope=None, scope_rows=None):
         self.params, self.path, self.index, self.scope = params, path, index, scope
+        self.scope_rows = scope_rows  # the topic page's (sections, placements), for its section facet
 
     def criteria(self, cleaned):
         """{facet name: its criterion} for every facet with a valid selection."""
@@ -286,7 +288,9 @@ class Browser:
         if cleaned.get("not_label"):
             always.append(~index.label.mask(cleaned["not_label"]))
             self.masks["not_label"] = always[-1]
-        scope = self.scope.pk if self.scope is not None else None
+        scope = None
+        if self.scope is not None:
+            scope = facets.TopicSections(index, self.scope.slug, *self.scope_rows)
         selection = facets.Selection(index, criteria, always=always, scope=scope)
         panels = self.panels(selection, criteria, fmt)
         return Found(

@@ -22,8 +22,8 @@ class Rect:
     y: float
     width: float
     height: float
-    css: str
-    title: str
+    css: str = ""
+    title: str = ""
     url: str = ""
     selected: bool = False
 
@@ -148,3 +148,78 @@ def largest(table, column=1):
         return "No data yet."
     best = max(table.rows, key=lambda r: r[column])
     return f"Most: {best[0]} with {_plural(best[column])}."
+
+
+# --- small charts inside a facet --------------------------------------------------------------
+
+FACET_WIDTH = 240
+FACET_PLOT = 64
+
+
+def year_histogram(panel):
+    """The Year facet as columns, one a year from the first to the last (gaps as
+    empty slots); each column links to that year, as the facet's values do."""
+    years = {int(v.value): v for v in panel.values if ".." not in v.value}
+    if not years:
+        return None
+    span = [v for v in panel.values if ".." in v.value and v.selected]
+    low, high = None, None
+    if span:
+        start, _, end = span[0].value.partition("..")
+        low, high = int(start) if start else min(years), int(end) if end else max(years)
+    first, last = min(years), max(years)
+    top = max((v.count for v in years.values()), default=0) or 1
+    slot = FACET_WIDTH / (last - first + 1)
+    chart = Chart("year-histogram", "Entries per year", "", FACET_WIDTH, FACET_PLOT + 18)
+    for i, year in enumerate(range(first, last + 1)):
+        value = years.get(year)
+        count = value.count if value else 0
+        height = max(FACET_PLOT * count / top, 1.5 if count else 0)
+        selected = bool(value and value.selected) or (low is not None and low <= year <= high)
+        title = f"{year}: {_plural(count)}" + (" (selected)" if selected else "")
+        rect = Rect(round(i * slot + 1, 1), round(FACET_PLOT - height, 1), round(max(slot - 2, 1), 1), round(height, 1))
+        rect.css, rect.title, rect.url, rect.selected = "series-0", title, value.toggle_url if value else "", selected
+        chart.rects.append(rect)
+    chart.labels = [Text(0, FACET_PLOT + 14, str(first), "start"), Text(FACET_WIDTH, FACET_PLOT + 14, str(last), "end")]
+    busiest = max(years.values(), key=lambda v: v.count)
+    chart.summary = f"From {first} to {last}; most in {busiest.value} ({_plural(busiest.count)})."
+    return chart
+
+
+def stars_distribution(panel):
+    """How many entries fall in each band of GitHub stars, from the facet's
+    "at least" counts (10+, 100+, ...): a band is the difference of two."""
+    at_least = {int(v.value): v.count for v in panel.values}
+    thresholds = sorted(t for t in at_least if t in STAR_BANDS)
+    if not thresholds:
+        return None
+    bands = []
+    for i, low in enumerate(thresholds):
+        high = thresholds[i + 1] if i + 1 < len(thresholds) else None
+        count = at_least[low] - (at_least[high] if high else 0)
+        bands.append((f"{low:,}–{high - 1:,}" if high else f"{low:,}+", count))
+    top = max(n for _, n in bands) or 1
+    row = 16
+    chart = Chart(
+        "stars-distribution", "Entries by GitHub stars", "", FACET_WIDTH, row * len(bands) + 4, horizontal=True
+    )
+    for i, (label, count) in enumerate(bands):
+        y = i * row + 2
+        chart.labels.append(Text(80, y + 11, label, "end"))
+        width = (FACET_WIDTH - 130) * count / top
+        chart.rects.append(
+            Rect(
+                86,
+                y + 2,
+                round(max(width, 1 if count else 0), 1),
+                row - 4,
+                "series-0",
+                f"{label} stars: {_plural(count)}",
+            )
+        )
+        chart.labels.append(Text(round(90 + width, 1), y + 11, f"{count:,}", "start"))
+    chart.summary = "; ".join(f"{label} stars: {_plural(n)}" for label, n in bands) + "."
+    return chart
+
+
+STAR_BANDS = (10, 100, 1000, 10000)

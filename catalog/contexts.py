@@ -5,6 +5,7 @@ pages, downloads). Built from a browse result; no query.
 
 from dataclasses import dataclass
 
+from . import charts
 from .browse import url_for
 from .filters import SORT_CHOICES, VIEW_CHOICES
 
@@ -126,6 +127,11 @@ def list_controls(result, path, *, table=True):
     def url_of(n):
         return url_for(path, params, page=n if n > 1 else None)
 
+    for panel in result.facets:
+        if panel.kind == "year":
+            panel.chart = charts.year_histogram(panel)
+        elif panel.kind == "stars":
+            panel.chart = charts.stars_distribution(panel)
     controls = ListControls(views, sorts, columns, pagination(result.page, url_of))
     controls.download_csv = url_for(path, params, download="csv")
     controls.download_jsonl = url_for(path, params, download="jsonl")

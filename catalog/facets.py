@@ -12,7 +12,6 @@ combine with AND, and each facet's counts apply every active filter but its
 own.
 """
 
-import threading
 from dataclasses import dataclass
 
 import django_filters
@@ -165,46 +164,41 @@ class SectionTree(ValueList):
     def mask_in(self, selection, value):
         if selection.scope is None:
             return self.mask(selection.index, value)
-        return topic_sections(selection.index, selection.scope).mask(value)
+        return selection.scope.mask(value)
 
     def counts(self, selection, base, packed_base, selected):
         if selection.scope is None:
             return super().counts(selection, base, packed_base, selected)
-        sections = topic_sections(selection.index, selection.scope)
-        counts = sections.counts(base)
-        values = sections.values
+        counts = selection.scope.counts(base)
+        values = selection.scope.values
         return Counts(list(values.keys), list(values.labels), [int(n) for n in counts], set(selected or ()))
 
 
 class TopicSections:
-    """One topic page's sections and its entries placed in each (a section holds its subsections' entries)."""
+    """One topic page's sections and the entries placed in each (a section holds
+    its subsections' entries), over the index: what the page's section facet
+    offers and counts. Built from rows the page loads anyway, so no query.
 
-    def __init__(self, index, topic_id):
-        from .models import Placement, Section
+    `sections`: (id, parent id, slug, title) in page order; `placements`: (entry id, section id).
+    """
 
-        rows = list(
-            Section.objects.filter(topic_id=topic_id)
-            .order_by("position", "id")
-            .values_list("id", "parent_id", "slug", "title", "topic__slug")
-        )
-        parent_of = {sid: parent for sid, parent, *_ in rows}
-        by_id = {sid: (slug, title, topic) for sid, _, slug, title, topic in rows}
-        children = tree.children_of(rows, parent=lambda r: r[1] if r[1] in parent_of else None)
+    def __init__(self, index, topic_slug, sections, placements):
+        parent_of = {sid: parent for sid, parent, _, _ in sections}
+        by_id = {sid: (slug, title) for sid, _, slug, title in sections}
+        children = tree.children_of(sections, parent=lambda r: r[1] if r[1] in parent_of else None)
         ordered = [row[0] for _, row in tree.depth_first(children, None, key=lambda r: r[0])]
         self.values = Values(
-            [f"{by_id[sid][2]}/{by_id[sid][0]}" for sid in ordered],
+            [f"{topic_slug}/{by_id[sid][0]}" for sid in ordered],
             [" › ".join(by_id[a][1] for a in tree.path_from_top(sid, parent_of)) for sid in ordered],
         )
-        code_of = {sid: self.values.position[f"{by_id[sid][2]}/{by_id[sid][0]}"] for sid in ordered}
-        placed = Placement.objects.filter(section__topic_id=topic_id).values_list("entry_id", "section_id")
-        pairs = {
-            (entry_id, code_of[a]) for entry_id, sid in placed for a in tree.ancestors(sid, parent_of) if a in code_of
-        }
+        code_of = {sid: self.values.position[f"{topic_slug}/{by_id[sid][0]}"] for sid in ordered}
+        pairs = {(e, code_of[a]) for e, sid in placements for a in tree.ancestors(sid, parent_of) if a in code_of}
         entry_ids = np.array([e for e, _ in pairs], dtype=np.int64)
         codes = np.array([c for _, c in pairs], dtype=np.int64)
-        positions = index.positions(entry_ids)  # entries newer than the index are left out
-        known = np.isin(entry_ids, index.ids[positions]) if len(entry_ids) else entry_ids.astype(bool)
-        self.entry, self.code, self.size = positions, codes[known], index.size
+        positions = np.clip(np.searchsorted(index.ids, entry_ids), 0, max(index.size - 1, 0))
+        known = index.ids[positions] == entry_ids if index.size else np.zeros(len(entry_ids), dtype=bool)
+        # Entries written after the index was built wait for the next one.
+        self.entry, self.code, self.size = positions[known], codes[known], index.size
 
     def mask(self, keys):
         chosen = np.zeros(self.size, dtype=bool)
@@ -213,20 +207,6 @@ class TopicSections:
 
     def counts(self, base):
         return np.bincount(self.code[base[self.entry]], minlength=len(self.values.keys))
-
-
-_topic_lock = threading.Lock()
-
-
-def topic_sections(index, topic_id):
-    """A topic page's sections over this index, built once per index and topic."""
-    cache = index.__dict__.setdefault("_topic_sections", {})
-    found = cache.get(topic_id)
-    if found is None:
-        with _topic_lock:
-            found = cache.get(topic_id) or TopicSections(index, topic_id)
-            cache[topic_id] = found
-    return found
 
 
 class YearRange(Facet):
@@ -449,7 +429,7 @@ class Selection:
     """
 
     def __init__(self, index, criteria, *, always=(), scope=None):
-        self.index, self.scope = index, scope  # scope: a topic page's id
+        self.index, self.scope = index, scope  # scope: a topic page's TopicSections
         self.always = np.ones(index.size, dtype=bool)
         for mask in always:
             self.always &= mask

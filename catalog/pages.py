@@ -52,20 +52,42 @@ def edition_switch(slug, current, editions):
     )
 
 
-def topic_outline(topic, only=None):
+@dataclass
+class TopicRows:
+    """A topic page's sections and placements (with their entries' card data), loaded once."""
+
+    sections: list
+    placements: list
+
+    def facet_rows(self):
+        """(sections, placements) as the section facet takes them: plain tuples."""
+        return (
+            [(s.pk, s.parent_id, s.slug, s.title) for s in self.sections],
+            [(p.entry_id, p.section_id) for p in self.placements],
+        )
+
+
+def topic_rows(topic):
+    """Three queries: sections, placements with entries, and their labels."""
+    sections = list(Section.objects.filter(topic=topic).order_by("position", "id"))
+    return TopicRows(sections, list(Placement.objects.for_topic(topic)))
+
+
+def topic_outline(topic, only=None, rows=None):
     """The topic's section tree with its entries placed, newest year first.
 
     With `only` (a set of entry ids), just those entries, and only the
-    sections that hold one of them. Three queries: sections, placements with
-    entries, and their labels.
+    sections that hold one of them. Three queries (see `topic_rows`), none
+    when the page's `rows` are given.
     """
-    sections = list(Section.objects.filter(topic=topic).order_by("position", "id"))
+    rows = rows or topic_rows(topic)
+    sections = rows.sections
     nodes = {s.pk: SectionNode(s, 0) for s in sections}
     children = tree.children_of(sections, parent=lambda s: s.parent_id if s.parent_id in nodes else None)
     for s in sections:
         nodes[s.pk].children = [nodes[c.pk] for c in children.get(s.pk, [])]
     roots = [nodes[s.pk] for s in children.get(None, [])]
-    for placement in Placement.objects.for_topic(topic):
+    for placement in rows.placements:
         if only is None or placement.entry_id in only:
             nodes[placement.section_id].entries.append(placement.entry)
 

@@ -64,7 +64,7 @@ def home(request, edition=None):
     )
 
 
-def _browse(request, *, path, scope=None, with_entries=True):
+def _browse(request, *, path, scope=None, scope_rows=None, with_entries=True):
     """Run the faceted browse for this request: (result, redirect URL or None)."""
     try:
         index, browser = facet_index.get_index(getattr(request, "catalog_version", None)), Browser
@@ -78,7 +78,7 @@ def _browse(request, *, path, scope=None, with_entries=True):
     if request.GET.get("download") in DOWNLOADS:
         fmt = "csv"  # no page of entries to fetch: the download streams them all
         with_entries = False
-    result = browser(params, path=path, index=index, scope=scope).run(
+    result = browser(params, path=path, index=index, scope=scope, scope_rows=scope_rows).run(
         page_number=request.GET.get("page"),
         fmt=fmt if fmt in FORMATS else None,
         with_entries=with_entries or (fmt in FORMATS and "download" not in request.GET),
@@ -122,7 +122,10 @@ def topic(request, slug, edition=None):
     page = current.topics.select_related("dimension").prefetch_related("related").filter(slug=slug).first()
     context = {"edition": current, "editions": editions, "switch": switch, "slug": slug, "topic": page}
     if page is not None:
-        result, moved = _browse(request, path=request.path, scope=page, with_entries=False)
+        rows = pages.topic_rows(page)
+        result, moved = _browse(
+            request, path=request.path, scope=page, scope_rows=rows.facet_rows(), with_entries=False
+        )
         if moved:
             return redirect(moved)
         response = _format_response(request, result, title=f"meshportal: {page.title}", filename=f"meshportal-{slug}")
@@ -132,7 +135,7 @@ def topic(request, slug, edition=None):
         context.update(result=result, filtering=filtering, per_page_choices=PER_PAGE_CHOICES)
         context["controls"] = list_controls(result, request.path, table=False)
         only = set(result.matching_ids) if filtering else None
-        context["outline"] = pages.topic_outline(page, only=only)
+        context["outline"] = pages.topic_outline(page, only=only, rows=rows)
         context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in page.related.all()]
     return render(request, "catalog/topic.html", context)
 

@@ -269,3 +269,39 @@ def test_the_headline_query_finds_entries_in_the_shipped_catalog(client, catalog
     for record in data["results"]:
         assert "COMMUNITY-TOOL" in record["labels"] and "LEGACY" not in record["labels"]
         assert 2020 <= record["year"] <= 2023
+
+
+# --- a topic page's section filter ------------------------------------------------------------
+
+
+def test_topic_section_filter_offers_and_counts_only_the_pages_own_sections(client, catalog_fixtures):
+    from catalog import tree
+    from catalog.models import Section
+
+    topic = Topic.objects.get(slug="istio", edition__slug="v2")
+    sections = list(Section.objects.filter(topic=topic).values_list("id", "parent_id", "slug"))
+    children = tree.children_of(sections, parent=lambda s: s[1])
+    below = {
+        sid: tree.descendants([sid], {k: [c[0] for c in v] for k, v in children.items()}) for sid, _, _ in sections
+    }
+    expected = {}
+    for sid, _, slug in sections:
+        n = Entry.objects.filter(placements__section_id__in=below[sid]).distinct().count()
+        if n:
+            expected[f"istio/{slug}"] = n
+    data = client.get("/topics/istio/?format=json").json()
+    facet = next(f for f in data["facets"] if f["name"] == "section")
+    offered = {v["value"]: v["count"] for v in facet["values"]}
+    # Before: V1-only sections ("Docs") were offered, with counts from the V1 page.
+    assert "istio/docs" not in offered
+    assert offered == expected
+    for key, count in list(expected.items())[:5]:
+        html = client.get(f"/topics/istio/?section={key}").content.decode()
+        assert f"{count} of this page's entries match" in html
+        shown = {int(pk) for pk in rows(html)}
+        placed = set(
+            Placement.objects.filter(section__topic=topic, section__slug=key.split("/")[1]).values_list(
+                "entry_id", flat=True
+            )
+        )
+        assert placed <= shown

@@ -72,7 +72,8 @@
     var link = event.target.closest("a[data-facet-link], .pagination a, .facet__more");
     if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
     event.preventDefault();
-    load(link.href, true, !!link.closest(".pagination, .views, .entry-table"));
+    // An SVG link's href is an object: read the attribute and resolve it.
+    load(new URL(link.getAttribute("href"), window.location.href).href, true, !!link.closest(".pagination, .views, .entry-table"));
   });
 
   form.addEventListener("submit", function (event) {
