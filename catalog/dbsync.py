@@ -275,6 +275,11 @@ def install(connection):
                 cursor.execute(statement)
         else:
             raise RuntimeError(f"meshportal supports SQLite and PostgreSQL, not {connection.vendor}")
+        if with_log:
+            # A first row, so that every index sees a row to catch up from (and anything
+            # installed meanwhile, e.g. after a restore, makes the processes reload the tree).
+            token = "abs(random())" if connection.vendor == "sqlite" else "(random() * 9e15)::bigint"
+            cursor.execute(f"INSERT INTO catalog_catalogchange (entry_id, token) VALUES (NULL, {token})")  # noqa: S608
 
 
 def uninstall(connection):

@@ -14,6 +14,7 @@ Each facet of the registry (`catalog/facets.py`) reads its column by name.
 
 import bisect
 import copy
+import functools
 import logging
 import threading
 from collections import defaultdict
@@ -103,6 +104,14 @@ class Values:
         return [self.position[k] for k in keys if k in self.position]
 
 
+def distinct(values):
+    """The distinct values, sorted (numpy's hashing `np.unique` is slower here)."""
+    values = np.sort(values)
+    if len(values) < 2:
+        return values
+    return values[np.concatenate(([True], values[1:] != values[:-1]))]
+
+
 def packed_masks(masks, size):
     """Boolean masks over `size` entries, one row each, as packed bits (n/8 bytes a row)."""
     return np.packbits(np.asarray(masks, dtype=bool).reshape(len(masks), size), axis=1)
@@ -115,16 +124,31 @@ def popcounts(packed, packed_base):
     return np.bitwise_count(packed & packed_base).sum(axis=1, dtype=np.int64)
 
 
-class Pairs:
-    """A many-to-many column: unique (entry index, value code) pairs."""
+def _patched_bits(packed, size, changed, entry, code):
+    """Packed masks (one row a value) grown to `size` entries, the bits of the
+    `changed` entries cleared, then those of the (entry, code) pairs set."""
+    grow = (size + 7) // 8 - packed.shape[1]
+    packed = np.pad(packed, ((0, 0), (0, grow))) if grow > 0 else packed.copy()
+    bit = np.left_shift(1, 7 - (changed & 7)).astype(np.uint8)
+    for byte, b in zip((changed >> 3).tolist(), bit.tolist(), strict=True):
+        packed[:, byte] &= ~np.uint8(b)
+    bit = np.left_shift(1, 7 - (entry & 7)).astype(np.uint8)
+    for row, byte, b in zip(code.tolist(), (entry >> 3).tolist(), bit.tolist(), strict=True):
+        packed[row, byte] |= b
+    return packed
 
-    def __init__(self, entry_idx, codes, values, size, *, unique=False):
+
+class Pairs:
+    """A many-to-many column: unique (entry index, value code) pairs, sorted by entry."""
+
+    def __init__(self, entry_idx, codes, values, size):
         entry_idx, codes = np.asarray(entry_idx, dtype=np.int64), np.asarray(codes, dtype=np.int64)
-        if not unique and len(entry_idx):
+        if len(entry_idx):
             width = len(values.keys) + 1
-            combined = np.unique(entry_idx * width + codes)
+            combined = distinct(entry_idx * width + codes)
             entry_idx, codes = combined // width, combined % width
-        self.entry, self.code = entry_idx, codes
+        # 32 bits: half the memory to copy when the index follows a write.
+        self.entry, self.code = entry_idx.astype(np.int32), codes.astype(np.int32)
         self.values, self.size = values, size
         self.packed = None
         if len(values.keys) <= PACKED_LIMIT:
@@ -132,17 +156,21 @@ class Pairs:
             table[self.code, self.entry] = True
             self.packed = np.packbits(table, axis=1)
 
-    def patched(self, dropped, entry_idx, codes, size):
-        """These pairs without those of the `dropped` entries (a mask), plus new ones."""
-        fresh = Pairs(entry_idx, codes, self.values, size)  # unique among themselves
-        keep = ~dropped[self.entry]
-        return Pairs(
-            np.concatenate([self.entry[keep], fresh.entry]),
-            np.concatenate([self.code[keep], fresh.code]),
-            self.values,
-            size,
-            unique=True,
-        )
+    def patched(self, changed, entry_idx, codes, size):
+        """These pairs with those of the `changed` entries (sorted numbers) replaced by new ones."""
+        width = len(self.values.keys) + 1
+        fresh = distinct(np.asarray(entry_idx, dtype=np.int64) * width + np.asarray(codes, dtype=np.int64))
+        fresh_entry, fresh_code = (fresh // width).astype(np.int32), (fresh % width).astype(np.int32)
+        starts, ends = np.searchsorted(self.entry, changed), np.searchsorted(self.entry, changed, side="right")
+        gone = np.concatenate([np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)] or [[]])
+        entry, code = np.delete(self.entry, gone.astype(np.int64)), np.delete(self.code, gone.astype(np.int64))
+        at = np.searchsorted(entry, fresh_entry)
+        pairs = Pairs.__new__(Pairs)
+        pairs.entry, pairs.code = np.insert(entry, at, fresh_entry), np.insert(code, at, fresh_code)
+        pairs.values, pairs.size, pairs.packed = self.values, size, None
+        if self.packed is not None:
+            pairs.packed = _patched_bits(self.packed, size, changed, fresh_entry, fresh_code)
+        return pairs
 
     def mask(self, keys):
         selected = np.zeros(self.size, dtype=bool)
@@ -159,7 +187,7 @@ class Codes:
     """A single-valued column: one value code per entry, -1 for none."""
 
     def __init__(self, codes, values):
-        self.code = np.asarray(codes, dtype=np.int64)
+        self.code = np.asarray(codes, dtype=np.int32)
         self.values = values
         self.packed = None
         if len(values.keys) <= PACKED_LIMIT:
@@ -167,6 +195,17 @@ class Codes:
             has = self.code >= 0
             table[self.code[has], np.flatnonzero(has)] = True
             self.packed = np.packbits(table, axis=1)
+
+    def patched(self, changed, codes, size):
+        """This column grown to `size` entries, with new codes for the `changed` entries."""
+        column = Codes.__new__(Codes)
+        column.code = np.concatenate([self.code, np.full(size - len(self.code), -1, dtype=np.int32)])
+        column.code[changed] = codes
+        column.values, column.packed = self.values, None
+        if self.packed is not None:
+            has = codes >= 0
+            column.packed = _patched_bits(self.packed, size, changed, changed[has], codes[has])
+        return column
 
     def mask(self, keys):
         return np.isin(self.code, self.values.codes(keys))
@@ -231,19 +270,10 @@ class LabelRow(NamedTuple):
     group: str
 
 
-class EntryRow(NamedTuple):
-    id: int
-    year: int | None
-    stars: int | None
-    rating: int | None
-    featured: bool
-    language: str
-    url: str
-    title_key: str
-    created_at: object
-
-
-ENTRY_COLUMNS = "id, year, github_stars, rating, featured, language, url, lower(title), created_at"
+# An entry row: (id, year, stars, rating, featured, language, url, title key, added as a number).
+# Plain tuples: 200,000 named ones cost a second to make.
+ENTRY_COLUMNS = "id, year, github_stars, rating, featured, language, url, lower(title), {added}"
+ADDED = {"sqlite": "julianday(created_at)", "postgresql": "extract(epoch from created_at)::float8"}
 CHANGES = "catalog_catalogchange"
 # More changed entries than this since an index was built: build it again instead.
 MAX_CHANGES = 5_000
@@ -315,7 +345,11 @@ def _entry_rows(where="", params=()):
     # The large tables through a plain cursor: the ORM's row objects cost more than the query.
     # (Table names come from the models, never from input.)
     table = Entry._meta.db_table
-    return [EntryRow(*r) for r in _fetch(f"SELECT {ENTRY_COLUMNS} FROM {table} {where} ORDER BY id", params)]  # noqa: S608
+    return _fetch(f"SELECT {_entry_columns()} FROM {table} {where} ORDER BY id", params)  # noqa: S608
+
+
+def _entry_columns():
+    return ENTRY_COLUMNS.format(added=ADDED[connection.vendor])
 
 
 def _in_chunks(sql, ids):
@@ -333,7 +367,7 @@ def load_changes(seen):
     due: the row seen is gone or is another (the log was pruned past it, or
     the database restored), a table was emptied, or too many entries changed."""
     since, token = seen
-    if since is None:
+    if since is None:  # the log was empty then: not from a migrated database
         return None
     row = _fetch(f"SELECT token FROM {CHANGES} WHERE id = %s", [since])  # noqa: S608 - a constant
     if not row or row[0][0] != token:
@@ -345,10 +379,7 @@ def load_changes(seen):
     tree = load_tree() if None in changed else None
     ids = sorted(i for i in changed if i is not None)
     placement, tagged = Placement._meta.db_table, TaggedEntry._meta.db_table
-    entries = [
-        EntryRow(*r)
-        for r in _in_chunks(f"SELECT {ENTRY_COLUMNS} FROM {Entry._meta.db_table} WHERE id IN ({{marks}})", ids)  # noqa: S608
-    ]
+    entries = _in_chunks(f"SELECT {_entry_columns()} FROM {Entry._meta.db_table} WHERE id IN ({{marks}})", ids)  # noqa: S608
     placements = _pairs(_in_chunks(f"SELECT entry_id, section_id FROM {placement} WHERE entry_id IN ({{marks}})", ids))  # noqa: S608
     labels = _pairs(
         _in_chunks(f"SELECT content_object_id, tag_id FROM {tagged} WHERE content_object_id IN ({{marks}})", ids)  # noqa: S608
@@ -461,7 +492,7 @@ class FacetIndex:
 
     def __init__(self, version, seq, tree_rows, entries, placements, tagged):
         self.version, self.seq, self.tree = version, seq, tree_rows
-        self.ids = np.array([r.id for r in entries], dtype=np.int64)
+        self.ids = np.array([r[0] for r in entries], dtype=np.int64)
         self.size = len(self.ids)
         self.alive = np.ones(self.size, dtype=bool)
         self.year = np.zeros(self.size, dtype=np.int32)
@@ -473,8 +504,9 @@ class FacetIndex:
         self.languages, self.hosts = Vocabulary(), Vocabulary()
         self.title_key = [""] * self.size
         self._set_rows(np.arange(self.size), entries)
-        order = sorted(range(self.size), key=lambda i: (self.title_key[i], entries[i].id))
-        self.title_sorted = [(self.title_key[i], entries[i].id) for i in order]
+        # Title order: entry numbers by (title, id); a stable sort keeps id order among equal titles.
+        order = np.argsort(np.array(self.title_key, dtype=object), kind="stable")
+        self.title_sorted = order.tolist()
         self.title_rank = np.empty(self.size, dtype=np.float64)
         self.title_rank[order] = np.arange(self.size, dtype=np.float64)
         self.p_pos, self.p_section = self.positions(placements[:, 0]), placements[:, 1].copy()
@@ -515,15 +547,16 @@ class FacetIndex:
     def _set_rows(self, at, rows):
         if not len(rows):
             return
-        self.year[at] = [r.year or 0 for r in rows]
-        self.stars[at] = [-1 if r.stars is None else r.stars for r in rows]
-        self.rating[at] = [r.rating or 0 for r in rows]
-        self.featured[at] = [bool(r.featured) for r in rows]
-        self.created[at] = [r.created_at.timestamp() for r in rows]
-        self.language[at] = [self.languages(r.language) for r in rows]
-        self.host[at] = [self.hosts(url_host(r.url)) for r in rows]
-        for position, row in zip(at.tolist(), rows, strict=True):
-            self.title_key[position] = row.title_key or ""
+        _, year, stars, rating, featured, language, url, title, added = zip(*rows, strict=True)
+        self.year[at] = [y or 0 for y in year]
+        self.stars[at] = [-1 if s is None else s for s in stars]
+        self.rating[at] = [r or 0 for r in rating]
+        self.featured[at] = featured
+        self.created[at] = added
+        self.language[at] = [self.languages(word) for word in language]
+        self.host[at] = [self.hosts(url_host(u)) for u in url]
+        for position, key in zip(at.tolist(), title, strict=True):
+            self.title_key[position] = key or ""
 
     def _derive_entry_columns(self):
         alive = self.alive
@@ -539,19 +572,41 @@ class FacetIndex:
             for _, _, code in spellings[key]:
                 lookup[code] = i
         labels = [max(spellings[k])[1] for k in keys]
+        self.lookups = {"language": lookup}
         self.columns["language"] = Codes(lookup[self.language], Values(keys, labels))
         used = np.bincount(self.host[alive & (self.host >= 0)], minlength=len(self.hosts.words))
         sites = sorted(self.hosts.words[c] for c in np.flatnonzero(used).tolist())
         lookup = np.full(len(self.hosts.words) + 1, -1, dtype=np.int64)
         lookup[[self.hosts.code[s] for s in sites]] = np.arange(len(sites))
+        self.lookups["site"] = lookup
         self.columns["site"] = Codes(lookup[self.host], Values(sites, sites))
-        years = np.unique(self.year[alive & (self.year > 0)])[::-1].tolist()
+        years = distinct(self.year[alive & (self.year > 0)])[::-1].tolist()
         lookup = np.full(max(years, default=0) + 2, -1, dtype=np.int64)
         lookup[years] = np.arange(len(years))
+        self.lookups["year"] = lookup
         self.columns["year"] = Codes(
             lookup[np.where(self.year > 0, self.year, -1)], Values(years, [str(y) for y in years])
         )
         self.columns["featured"] = packed_masks([self.featured], self.size)
+
+    def _patch_entry_columns(self, changed):
+        """New codes for the changed entries, when each has a value the columns
+        know; else derive the columns again (False). A value that no entry has
+        any more stays listed, at count 0, until the next full build."""
+        raw = {"language": self.language[changed], "site": self.host[changed], "year": self.year[changed]}
+        raw["year"] = np.where(raw["year"] > 0, raw["year"], -1)
+        codes = {}
+        for name, values in raw.items():
+            lookup = self.lookups[name]
+            if len(values) and values.max() >= len(lookup) - 1:
+                return False
+            codes[name] = lookup[values]
+            if np.any((values >= 0) & (codes[name] < 0)):
+                return False
+        for name, new in codes.items():
+            self.columns[name] = self.columns[name].patched(changed, new, self.size)
+        self.columns["featured"] = packed_masks([self.featured], self.size)
+        return True
 
     def _derive_placed_columns(self):
         pairs = self.codes.placement_pairs(self.p_pos, self.p_section)
@@ -602,7 +657,7 @@ class FacetIndex:
             if index.alive[position]:
                 index._untitle(position)
         index.alive[changed] = False
-        at = index.positions([r.id for r in rows])
+        at = index.positions([r[0] for r in rows])
         index._set_rows(at, rows)
         index.alive[at] = True
         for position in at.tolist():
@@ -610,34 +665,46 @@ class FacetIndex:
                 return None  # ranks worn too thin between two titles: build again
         dropped = np.zeros(index.size, dtype=bool)
         dropped[changed] = True
+        changed = np.sort(changed)
         p_pos, t_pos = index.positions(placements[:, 0]), index.positions(tagged[:, 0])
         keep_p, keep_t = ~dropped[self.p_pos], ~dropped[self.t_pos]
         index.p_pos = np.concatenate([self.p_pos[keep_p], p_pos])
         index.p_section = np.concatenate([self.p_section[keep_p], placements[:, 1]])
         index.t_pos = np.concatenate([self.t_pos[keep_t], t_pos])
         index.t_label = np.concatenate([self.t_label[keep_t], tagged[:, 1]])
-        index._derive_entry_columns()
+        index._orders = {sort: index._patched_order(sort, order, changed) for sort, order in self._orders.items()}
+        if not index._patch_entry_columns(changed):
+            index._derive_entry_columns()
         if tree_rows is not None:
             index.tree, index.codes = tree_rows, TreeCodes(tree_rows)
             index._derive_placed_columns()
         else:
             for name, (entry, codes) in index.codes.placement_pairs(p_pos, placements[:, 1]).items():
-                index.columns[name] = self.columns[name].patched(dropped, entry, codes, index.size)
+                index.columns[name] = self.columns[name].patched(changed, entry, codes, index.size)
             label = self.columns["label"]
-            index.columns["label"] = label.patched(dropped, t_pos, index.codes.label_codes(tagged[:, 1]), index.size)
+            index.columns["label"] = label.patched(changed, t_pos, index.codes.label_codes(tagged[:, 1]), index.size)
         return index
 
+    def _patched_order(self, sort, order, changed):
+        """`order` without the changed entries, then each living one put back in its place."""
+        kept = order[~np.isin(order, changed, kind="table")] if len(changed) else order
+        key = functools.partial(ORDER_KEYS[sort], self)
+        back = sorted((p for p in changed.tolist() if self.alive[p]), key=key)
+        at = [bisect.bisect_left(kept, key(p), key=key) for p in back]
+        return np.insert(kept, at, back)
+
+    def _title_key(self, position):
+        return (self.title_key[position], self.ids[position])
+
     def _untitle(self, position):
-        item = (self.title_key[position], int(self.ids[position]))
-        at = bisect.bisect_left(self.title_sorted, item)
-        if at < len(self.title_sorted) and self.title_sorted[at] == item:
+        at = bisect.bisect_left(self.title_sorted, self._title_key(position), key=self._title_key)
+        if at < len(self.title_sorted) and self.title_sorted[at] == position:
             del self.title_sorted[at]
 
     def _title(self, position):
         """Put an entry in title order; its rank lies between its neighbours'. False when no float fits."""
-        item = (self.title_key[position], int(self.ids[position]))
-        at = bisect.bisect_left(self.title_sorted, item)
-        ranks = [self.title_rank[self.positions([n[1]])[0]] for n in self.title_sorted[max(at - 1, 0) : at + 1]]
+        at = bisect.bisect_left(self.title_sorted, self._title_key(position), key=self._title_key)
+        ranks = [self.title_rank[n] for n in self.title_sorted[max(at - 1, 0) : at + 1]]
         if not self.title_sorted:
             rank = 0.0
         elif at == 0:
@@ -648,7 +715,7 @@ class FacetIndex:
             rank = (ranks[0] + ranks[1]) / 2
             if not ranks[0] < rank < ranks[1]:
                 return False
-        self.title_sorted.insert(at, item)
+        self.title_sorted.insert(at, position)
         self.title_rank[position] = rank
         return True
 
@@ -674,6 +741,16 @@ class FacetIndex:
         return _group_keys(self, group)
 
 
+# Each result order as a sort key of one entry number, for following a write
+# (ties never happen: the entry number ends every key).
+ORDER_KEYS = {
+    "newest": lambda ix, p: (-ix.year[p], ix.title_rank[p], p),
+    "stars": lambda ix, p: (-ix.stars[p], -ix.year[p], p),
+    "rating": lambda ix, p: (-ix.rating[p], -ix.year[p], ix.title_rank[p], p),
+    "title": lambda ix, p: (ix.title_rank[p], p),
+    "added": lambda ix, p: (-ix.created[p], -p),
+}
+# ...and the same orders for all entries at once.
 ORDERS = {
     "newest": lambda ix: np.lexsort((ix.title_rank, -ix.year)),
     "stars": lambda ix: np.lexsort((ix.ids, -ix.year, -ix.stars)),
@@ -712,6 +789,7 @@ class SqlChoices:
         label = SimpleNamespace(values=Values([slug for slug, _, _ in labels], [name for _, name, _ in labels]))
         anything = SimpleNamespace(values=SimpleNamespace(position=AnyKey()))
         self.columns = defaultdict(lambda: anything, label=label)
+        self.tree = None  # the pages read their sections themselves
 
     label = property(lambda self: self.columns["label"])
     group_keys = _group_keys
