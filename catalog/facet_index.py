@@ -637,6 +637,7 @@ class FacetIndex:
             return None  # an id below the last one: numbers would move
         index = copy.copy(self)
         index.version, index.seq, index._orders, index.columns = version, seq, {}, dict(self.columns)
+        index.__dict__.pop("_facets", None)  # the registry's facets of this index (label groups may change)
         grow = len(new_ids)
         index.ids = np.concatenate([self.ids, new_ids])
         index.size = self.size + grow
