@@ -10,11 +10,26 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from .admin_forms import SectionPathField, entry_admin_form
 from .duplicates import possible_duplicates
 from .forms import ApproveForm, RejectForm
-from .models import Dimension, Edition, Entry, Label, LabelGroup, Placement, Section, Submission, Topic
+from .models import (
+    Change,
+    Dimension,
+    Edition,
+    Entry,
+    Label,
+    LabelGroup,
+    Placement,
+    Section,
+    Submission,
+    Topic,
+    labels_prefetch,
+)
+from .services import history
 from .services.submissions import submission_approve, submission_reject
 
 
@@ -22,6 +37,31 @@ class PlacementInline(admin.TabularInline):
     model = Placement
     extra = 0
     autocomplete_fields = ["section", "entry"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "section":
+            kwargs["form_class"] = SectionPathField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class HistoryMixin:
+    """Admin writes of entries and placements recorded in the history, with old and new
+    values: the entries are snapshotted before the save and compared after it."""
+
+    def history_entry_ids(self, obj):
+        return [obj.pk] if obj.pk else []
+
+    def history_begin(self, request, entry_ids):
+        request._history = history.Tracked(entry_ids)
+
+    def history_end(self, request, *entry_ids, note=""):
+        tracked = getattr(request, "_history", None)
+        if tracked is None:
+            return
+        tracked.add(*entry_ids)
+        actor = history.Actor.person(request.user, source=Change.Source.ADMIN, note=note)
+        history.record(actor=actor, before=tracked.before, after=history.snapshots(tracked.ids))
+        del request._history
 
 
 @admin.register(Edition)
@@ -59,7 +99,7 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Section)
-class SectionAdmin(admin.ModelAdmin):
+class SectionAdmin(HistoryMixin, admin.ModelAdmin):
     list_display = ["title", "topic", "parent", "position", "entry_count"]
     list_filter = ["topic__edition", "topic"]
     list_select_related = ["topic__edition", "parent"]
@@ -69,6 +109,14 @@ class SectionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(entry_count=Count("placements"))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Placement:
+            return super().save_formset(request, form, formset, change)
+        before = [f.instance.entry_id for f in formset.forms if f.instance.pk]
+        self.history_begin(request, before)
+        super().save_formset(request, form, formset, change)
+        self.history_end(request, *(p.entry_id for p in formset.new_objects), note=f"Section {form.instance.pk}")
 
     @admin.display(description="entries", ordering="entry_count")
     def entry_count(self, obj):
@@ -100,25 +148,104 @@ class LabelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(admin.ModelAdmin):
+class EntryAdmin(HistoryMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "year", "rating", "featured", "github_stars", "language", "label_list", "updated_at"]
     list_filter = ["featured", "rating", "language", "labels", "placements__section__topic__edition"]
     search_fields = ["title", "url", "description"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [PlacementInline]
-    date_hierarchy = "created_at"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_card_data()
+        return super().get_queryset(request).prefetch_related(labels_prefetch())
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = entry_admin_form()
+        return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description="labels")
     def label_list(self, obj):
         return ", ".join(item.tag.name for item in obj.tagged_items.all())
 
+    # The form and its placements inline: one change in the history, with every value.
+    def save_model(self, request, obj, form, change):
+        self.history_begin(request, self.history_entry_ids(obj))
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        form.instance.labels.set(form.chosen_labels)
+        self.history_end(request, form.instance.pk)
+
+    def delete_model(self, request, obj):
+        self.history_begin(request, [obj.pk])
+        super().delete_model(request, obj)
+        self.history_end(request)
+
+    def delete_queryset(self, request, queryset):
+        self.history_begin(request, list(queryset.values_list("pk", flat=True)))
+        super().delete_queryset(request, queryset)
+        self.history_end(request, note="Deleted from the list")
+
+    def get_urls(self):
+        revert = self.admin_site.admin_view(self.revert_view)
+        return [
+            path("<path:object_id>/history/<int:change_id>/revert/", revert, name="catalog_entry_revert"),
+            *super().get_urls(),
+        ]
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The entry's history: every recorded change with its old and new values."""
+        entry = self.get_object(request, unquote(object_id))
+        if entry is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, entry):
+            raise PermissionDenied
+        changes = list(Change.objects.for_list().filter(entry=entry))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"History: {entry}",
+            "subtitle": None,
+            "object": entry,
+            "rows": history.describe(changes),
+            "can_revert": self.has_change_permission(request, entry),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/catalog/entry/history.html", context)
+
+    def revert_view(self, request, object_id, change_id):
+        """Confirm, then undo one change with a new change."""
+        entry = self.get_object(request, unquote(object_id))
+        change = Change.objects.filter(pk=change_id, entry=entry).first() if entry else None
+        if change is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, entry):
+            raise PermissionDenied
+        history_url = reverse("admin:catalog_entry_history", args=[entry.pk])
+        error = None
+        if request.method == "POST":
+            try:
+                history.revert(change=change, actor=history.Actor.person(request.user, source=Change.Source.REVERT))
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                self.message_user(request, f"Reverted the change of {change.at:%Y-%m-%d %H:%M}.", messages.SUCCESS)
+                return HttpResponseRedirect(history_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Revert this change?",
+            "object": entry,
+            "rows": history.describe([change]),
+            "history_url": history_url,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/catalog/entry/revert.html", context, status=422 if error else 200)
+
 
 @admin.register(Placement)
-class PlacementAdmin(admin.ModelAdmin):
+class PlacementAdmin(HistoryMixin, admin.ModelAdmin):
     list_display = ["entry", "section", "topic", "position"]
     list_filter = ["section__topic__edition", "section__topic"]
     list_select_related = ["entry", "section__topic__edition"]
@@ -128,6 +255,82 @@ class PlacementAdmin(admin.ModelAdmin):
     @admin.display(description="topic", ordering="section__topic__title")
     def topic(self, obj):
         return obj.section.topic
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "section":
+            kwargs["form_class"] = SectionPathField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        old = Placement.objects.filter(pk=obj.pk).values_list("entry_id", flat=True).first() if obj.pk else None
+        self.history_begin(request, [pk for pk in (old, obj.entry_id) if pk])
+        super().save_model(request, obj, form, change)
+        self.history_end(request)
+
+    def delete_model(self, request, obj):
+        self.history_begin(request, [obj.entry_id])
+        super().delete_model(request, obj)
+        self.history_end(request)
+
+    def delete_queryset(self, request, queryset):
+        self.history_begin(request, list(queryset.values_list("entry_id", flat=True)))
+        super().delete_queryset(request, queryset)
+        self.history_end(request)
+
+
+class ChangeTopicFilter(admin.SimpleListFilter):
+    """Changes of entries placed on a topic page."""
+
+    title = "topic"
+    parameter_name = "topic"
+
+    def lookups(self, request, model_admin):
+        return [(t.pk, str(t)) for t in Topic.objects.select_related("edition").order_by("edition", "title")]
+
+    def queryset(self, request, queryset):
+        if not (self.value() or "").isdigit():
+            return queryset
+        entries = Placement.objects.filter(section__topic_id=int(self.value())).values("entry_id")
+        return queryset.filter(entry_id__in=entries)
+
+
+@admin.register(Change)
+class ChangeAdmin(admin.ModelAdmin):
+    """Recent changes: every recorded change of every entry, newest first; read-only."""
+
+    list_display = ["at", "entry_link", "action", "fields_changed", "actor_shown", "source", "note"]
+    list_filter = ["source", ("user", admin.RelatedOnlyFieldListFilter), ChangeTopicFilter, "at", "action"]
+    list_select_related = ["entry", "user"]
+    search_fields = ["entry_title", "entry_url", "command", "note"]
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Recent changes", **(extra_context or {})})
+
+    @admin.display(description="entry", ordering="entry_title")
+    def entry_link(self, obj):
+        if obj.entry_id is None:
+            return f"{obj.entry_title} (deleted)"
+        url = reverse("admin:catalog_entry_history", args=[obj.entry_id])
+        return format_html('<a href="{}">{}</a>', url, obj.entry_title)
+
+    @admin.display(description="changed")
+    def fields_changed(self, obj):
+        return ", ".join(obj.values)
+
+    @admin.display(description="by")
+    def actor_shown(self, obj):
+        return obj.actor
 
 
 class SubmissionStatusFilter(admin.SimpleListFilter):

@@ -169,11 +169,12 @@ class FacetIndex:
         sections = list(
             Section.objects.order_by("position", "id").values_list("id", "slug", "title", "topic_id", "parent_id")
         )
-        self.groups = list(LabelGroup.objects.values_list("slug", "name"))
+        # Labels of internal groups are for curators only: no facet, no filter.
+        self.groups = list(LabelGroup.objects.filter(internal=False).values_list("slug", "name"))
         labels = list(
-            Label.objects.order_by("group__position", "position", "name").values_list(
-                "id", "slug", "name", "group__slug"
-            )
+            Label.objects.exclude(group__internal=True)
+            .order_by("group__position", "position", "name")
+            .values_list("id", "slug", "name", "group__slug")
         )
         # The large tables through a plain cursor: the ORM's row objects cost more than the query.
         # (Table names come from the models, never from input.)
@@ -273,6 +274,7 @@ class FacetIndex:
         self.label_group = [lb[3] for lb in labels]
         label_ids = np.array([lb[0] for lb in labels], dtype=np.int64)
         label_order = np.argsort(label_ids)
+        tagged = tagged[np.isin(tagged[:, 1], label_ids)]
         t_label = label_order[np.searchsorted(label_ids[label_order], tagged[:, 1])] if len(tagged) else tagged[:, 1]
         self.label = Pairs(
             np.searchsorted(self.ids, tagged[:, 0]) if size else tagged[:, 0], t_label, label_values, size

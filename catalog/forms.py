@@ -189,7 +189,7 @@ class SubmissionForm(AccessibleFormMixin, forms.Form):
     )
     labels = LabelsField(
         label="Labels",
-        queryset=Label.objects.select_related("group"),
+        queryset=Label.objects.select_related("group").exclude(group__internal=True),
         required=False,
         help_text=f"Choose up to {MAX_LABELS}.",
     )
