@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from . import admin_forms
 from .admin_forms import SectionPathField, entry_admin_form
 from .duplicates import possible_duplicates
 from .forms import ApproveForm, RejectForm
@@ -30,6 +31,7 @@ from .models import (
     labels_prefetch,
 )
 from .services import history
+from .services.curation import entries_bulk_edit, entries_bulk_preview
 from .services.submissions import submission_approve, submission_reject
 
 
@@ -155,6 +157,17 @@ class EntryAdmin(HistoryMixin, admin.ModelAdmin):
     search_fields = ["title", "url", "description"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [PlacementInline]
+    actions = [
+        "add_labels",
+        "remove_labels",
+        "set_choice",
+        "set_featured",
+        "clear_featured",
+        "set_rating",
+        "place",
+        "move",
+        "unplace",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related(labels_prefetch())
@@ -166,6 +179,79 @@ class EntryAdmin(HistoryMixin, admin.ModelAdmin):
     @admin.display(description="labels")
     def label_list(self, obj):
         return ", ".join(item.tag.name for item in obj.tagged_items.all())
+
+    # Bulk actions: choose (when there is something to choose), see what will change, confirm.
+    def bulk_action(self, request, queryset, form_class, action):
+        entries = list(queryset.order_by("title", "pk"))
+        asked = "_preview" in request.POST or "_apply" in request.POST or not form_class.needs_input
+        form = form_class(request.POST if asked else None, entries=entries)
+        actor = history.Actor.person(request.user, source=Change.Source.BULK, note=form_class.title)
+        preview, error, status = None, None, 200
+        if asked and form.is_valid():
+            try:
+                if "_apply" in request.POST:
+                    result = entries_bulk_edit(entries=entries, operation=form.operation, actor=actor, **form.params())
+                    self.message_user(
+                        request,
+                        f"{form.title}: {result.changed} entr{'y' if result.changed == 1 else 'ies'} changed, "
+                        f"{result.unchanged} already so. Recorded in the history.",
+                        messages.SUCCESS,
+                    )
+                    return None
+                preview = entries_bulk_preview(entries=entries, operation=form.operation, actor=actor, **form.params())
+            except ValidationError as exc:
+                error, status = " ".join(exc.messages), 422
+        elif asked:
+            status = 422
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{form.title}: {len(entries)} selected entr{'y' if len(entries) == 1 else 'ies'}",
+            "form": form,
+            "action": action,
+            "entries": entries,
+            "preview": preview,
+            "rows": history.describe(preview.changes) if preview else [],
+            "error": error,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/catalog/entry/bulk_confirm.html", context, status=status)
+
+    @admin.action(description="Add labels…", permissions=["change"])
+    def add_labels(self, request, queryset):
+        return self.bulk_action(request, queryset, admin_forms.AddLabelsForm, "add_labels")
+
+    @admin.action(description="Remove labels…", permissions=["change"])
+    def remove_labels(self, request, queryset):
+        return self.bulk_action(request, queryset, admin_forms.RemoveLabelsForm, "remove_labels")
+
+    @admin.action(description="Set the maturity tier (or level)…", permissions=["change"])
+    def set_choice(self, request, queryset):
+        return self.bulk_action(request, queryset, admin_forms.SetChoiceForm, "set_choice")
+
+    @admin.action(description="Mark as featured…", permissions=["change"])
+    def set_featured(self, request, queryset):
+        return self.bulk_action(request, queryset, admin_forms.FeaturedForm, "set_featured")
+
+    @admin.action(description="Clear featured…", permissions=["change"])
+    def clear_featured(self, request, queryset):
+        return self.bulk_action(request, queryset, admin_forms.UnfeaturedForm, "clear_featured")
+
+    @admin.action(description="Set the rating…", permissions=["change"])
+    def set_rating(self, request, queryset):
+        return self.bulk_action(request, queryset, admin_forms.RatingForm, "set_rating")
+
+    @admin.action(description="Place into a section…", permissions=["change"])
+    def place(self, request, queryset):
+        return self.bulk_action(request, queryset, admin_forms.PlaceForm, "place")
+
+    @admin.action(description="Move from one section to another…", permissions=["change"])
+    def move(self, request, queryset):
+        return self.bulk_action(request, queryset, admin_forms.MoveForm, "move")
+
+    @admin.action(description="Remove from a section…", permissions=["change"])
+    def unplace(self, request, queryset):
+        return self.bulk_action(request, queryset, admin_forms.UnplaceForm, "unplace")
 
     # The form and its placements inline: one change in the history, with every value.
     def save_model(self, request, obj, form, change):
