@@ -15,6 +15,7 @@ from django.utils.html import format_html
 
 from . import admin_forms
 from .admin_forms import SectionPathField, entry_admin_form
+from .curation import GAPS, GAPS_BY_KEY, empty_sections
 from .duplicates import possible_duplicates
 from .forms import ApproveForm, RejectForm
 from .models import (
@@ -66,6 +67,31 @@ class HistoryMixin:
         del request._history
 
 
+class GapFilter(admin.SimpleListFilter):
+    """What needs attention (catalog.curation.GAPS): the dashboard's counts link here."""
+
+    title = "needs attention"
+    parameter_name = "gap"
+
+    def lookups(self, request, model_admin):
+        return [(gap.key, gap.title) for gap in GAPS]
+
+    def queryset(self, request, queryset):
+        gap = GAPS_BY_KEY.get(self.value())
+        return gap.filter(queryset) if gap else queryset
+
+
+class EmptySectionFilter(admin.SimpleListFilter):
+    title = "empty"
+    parameter_name = "empty"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "no entry and no subsection")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(pk__in=empty_sections().values("pk")) if self.value() == "yes" else queryset
+
+
 @admin.register(Edition)
 class EditionAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "position"]
@@ -103,7 +129,7 @@ class TopicAdmin(admin.ModelAdmin):
 @admin.register(Section)
 class SectionAdmin(HistoryMixin, admin.ModelAdmin):
     list_display = ["title", "topic", "parent", "position", "entry_count"]
-    list_filter = ["topic__edition", "topic"]
+    list_filter = [EmptySectionFilter, "topic__edition", "topic"]
     list_select_related = ["topic__edition", "parent"]
     search_fields = ["title", "slug", "topic__title"]
     autocomplete_fields = ["topic", "parent"]
@@ -153,7 +179,7 @@ class LabelAdmin(admin.ModelAdmin):
 class EntryAdmin(HistoryMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "year", "rating", "featured", "github_stars", "language", "label_list", "updated_at"]
-    list_filter = ["featured", "rating", "language", "labels", "placements__section__topic__edition"]
+    list_filter = [GapFilter, "featured", "rating", "language", "labels", "placements__section__topic__edition"]
     search_fields = ["title", "url", "description"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [PlacementInline]

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Func, Prefetch, Q, Value
+from django.db.models.functions import Lower, Replace, StrIndex, Substr
 from django.urls import reverse
 from taggit.managers import TaggableManager
 from taggit.models import ItemBase, TagBase
@@ -43,6 +44,24 @@ def url_host(url):
     lower case, without `www.`."""
     match = URL_HOST.match(url or "")
     return match.group(1).strip("[]").lower() if match else ""
+
+
+def url_rest(field):
+    """SQL: a URL without its scheme ("www.istio.io/docs/")."""
+    return Substr(field, StrIndex(field, Value("://")) + 3)
+
+
+# SQL: a URL's key for finding duplicates in bulk, without the scheme, "www." and trailing
+# slashes, lower case; indexed (entry_url_key_idx). Coarser than catalog.urlnorm, which
+# compares one link at a time in Python.
+URL_KEY = Lower(
+    Func(
+        Replace(url_rest("url"), Value("www."), Value("")),
+        Value("/"),
+        function="RTRIM",
+        output_field=models.CharField(),
+    )
+)
 
 
 class NaturalKeyQuerySet(models.QuerySet):
@@ -374,6 +393,7 @@ class Entry(models.Model):
             models.Index(fields=["github_stars"], name="entry_stars_idx"),
             models.Index(fields=["rating"], name="entry_rating_idx"),
             models.Index(fields=["language"], name="entry_language_idx"),
+            models.Index(URL_KEY, name="entry_url_key_idx"),
         ]
 
     def __str__(self):
