@@ -570,13 +570,55 @@ class SubmissionAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:catalog_submission_changelist"))
         return HttpResponseRedirect(reverse("admin:catalog_submission_change", args=[following.pk]))
 
-    @admin.action(description="Approve the selected submissions in their suggested sections", permissions=["change"])
+    @admin.action(description="Approve the selected submissions…", permissions=["change"])
     def approve_selected(self, request, queryset):
-        approved, refused = 0, []
+        """Approve in the suggested sections; for suggestions that named only a topic (or
+        nothing), a page asks for the section of each first (or to leave it pending)."""
+        pending = list(queryset.filter(status=Submission.Status.PENDING).select_related("section__topic__edition"))
         left_alone = queryset.exclude(status=Submission.Status.PENDING).count()
-        for submission in queryset.filter(status=Submission.Status.PENDING):
+        unplaced = [s for s in pending if s.section_id is None]
+        choices, errors = {}, {}
+        if unplaced:
+            all_paths = None
+            for submission in unplaced:
+                if submission.topic_id:
+                    rows = Section.objects.filter(topic_id=submission.topic_id)
+                    choices[submission.pk] = admin_forms.section_path_choices(rows)
+                else:
+                    all_paths = all_paths if all_paths is not None else admin_forms.section_path_choices()
+                    choices[submission.pk] = all_paths
+        chosen = {}
+        if unplaced and "apply" in request.POST:
+            for submission in unplaced:
+                value = request.POST.get(f"section_{submission.pk}", "")
+                allowed = {str(pk): pk for pk, _ in choices[submission.pk]}
+                if value and value not in allowed:
+                    errors[submission.pk] = f"“{value}” is not one of the sections offered for this suggestion."
+                elif value:
+                    chosen[submission.pk] = allowed[value]
+        if unplaced and ("apply" not in request.POST or errors):
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Approve submissions",
+                "rows": [
+                    (s, choices.get(s.pk), errors.get(s.pk), request.POST.get(f"section_{s.pk}", "")) for s in pending
+                ],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "left_alone": left_alone,
+            }
+            return TemplateResponse(
+                request, "admin/catalog/submission/approve_selected.html", context, status=422 if errors else 200
+            )
+        sections = {s.pk: s for s in Section.objects.filter(pk__in=chosen.values())}
+        approved, refused, kept = 0, [], 0
+        for submission in pending:
+            section = sections.get(chosen.get(submission.pk)) if submission.section_id is None else None
+            if submission.section_id is None and section is None:
+                kept += 1
+                continue
             try:
-                submission_approve(submission=submission, moderator=request.user)
+                submission_approve(submission=submission, moderator=request.user, section=section)
             except ValidationError as exc:
                 refused.append(f"“{submission.title}”: {' '.join(exc.messages)}")
             else:
@@ -587,11 +629,9 @@ class SubmissionAdmin(admin.ModelAdmin):
                 request, f"Approved {approved} submission{'s' if approved != 1 else ''}.", messages.SUCCESS
             )
         if refused:
-            self.message_user(
-                request,
-                f"{len(refused)} not approved (open them to choose a section): " + "; ".join(refused),
-                messages.WARNING,
-            )
+            self.message_user(request, f"{len(refused)} not approved: " + "; ".join(refused), messages.WARNING)
+        if kept:
+            self.message_user(request, f"{kept} left pending (no section chosen).", messages.INFO)
         if left_alone:
             self.message_user(request, f"{left_alone} already decided, left as they were.", messages.INFO)
 
