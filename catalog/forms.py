@@ -15,6 +15,7 @@ from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import URLValidator
 
+from . import tree
 from .admin_forms import label_group_fields
 from .duplicates import catalog_entries_for, pending_submission_for
 from .models import Label, LabelGroup, Section, Submission, Topic
@@ -73,18 +74,8 @@ class PlainTextField(forms.CharField):
 def section_rows(sections):
     """Sections of one topic in page order, as (section, depth) with depth 0 at the top."""
     ids = {s.pk for s in sections}
-    children = {}
-    for s in sections:
-        children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
-    rows = []
-
-    def walk(parent_id, depth):
-        for section in children.get(parent_id, []):
-            rows.append((section, depth))
-            walk(section.pk, depth + 1)
-
-    walk(None, 0)
-    return rows
+    children = tree.children_of(sections, parent=lambda s: s.parent_id if s.parent_id in ids else None)
+    return [(section, depth - 1) for depth, section in tree.depth_first(children)]
 
 
 def _indent(title, depth):
@@ -92,14 +83,16 @@ def _indent(title, depth):
 
 
 def grouped_section_choices():
-    """Every section, grouped by topic page, indented by depth: for the moderators' select."""
+    """Every section by its full path (edition › topic › sections), grouped by topic page in
+    page order: for the moderators' select, where same-named sections must be told apart."""
     by_topic = {}
     for s in Section.objects.select_related("topic__edition").order_by(
         "topic__edition__position", "topic__title", "position", "id"
     ):
         by_topic.setdefault(s.topic, []).append(s)
+    paths = Section.objects.all().paths()
     return [("", "---------")] + [
-        (f"{topic.title} ({topic.edition.name})", [(s.pk, _indent(s.title, d)) for s, d in section_rows(sections)])
+        (f"{topic.title} ({topic.edition.name})", [(s.pk, paths[s.pk]) for s, _ in section_rows(sections)])
         for topic, sections in by_topic.items()
     ]
 

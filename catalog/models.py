@@ -22,6 +22,8 @@ from django.urls import reverse
 from taggit.managers import TaggableManager
 from taggit.models import ItemBase, TagBase
 
+from .tree import path_from_top
+
 SAFE_URL_SCHEMES = ("http", "https")
 
 
@@ -204,12 +206,8 @@ class SectionQuerySet(NaturalKeyQuerySet):
         titles = {pk: title for pk, _, title in rows}
         paths = {}
         for pk, section in sections.items():
-            chain, current = [], pk
-            while current is not None and current not in chain:
-                chain.append(current)
-                current = parents.get(current)
             topic = section.topic
-            paths[pk] = " › ".join([topic.edition.name, topic.title, *(titles[i] for i in reversed(chain))])
+            paths[pk] = " › ".join([topic.edition.name, topic.title, *(titles[i] for i in path_from_top(pk, parents))])
         return paths
 
 
@@ -343,12 +341,6 @@ class EntryQuerySet(NaturalKeyQuerySet):
     def with_card_data(self):
         """Everything an entry card shows to a reader (no internal labels), in a constant number of queries."""
         return self.prefetch_related(labels_prefetch(public=True))
-
-    def in_edition(self, edition):
-        return self.filter(placements__section__topic__edition=edition).distinct()
-
-    def search_icontains(self, text):
-        return self.filter(Q(title__icontains=text) | Q(description__icontains=text) | Q(url__icontains=text))
 
 
 class Entry(models.Model):
