@@ -131,9 +131,19 @@ class SectionAdmin(HistoryMixin, admin.ModelAdmin):
     list_display = ["title", "topic", "parent", "position", "entry_count"]
     list_filter = [EmptySectionFilter, "topic__edition", "topic"]
     list_select_related = ["topic__edition", "parent"]
-    search_fields = ["title", "slug", "topic__title"]
+    # Any part of a section's full path: edition › topic › ancestors › title.
+    search_fields = [
+        "title",
+        "slug",
+        "topic__title",
+        "topic__edition__name",
+        "parent__title",
+        "parent__parent__title",
+        "parent__parent__parent__title",
+    ]
     autocomplete_fields = ["topic", "parent"]
     inlines = [PlacementInline]
+    ordering = ["topic__edition__position", "topic__title", "position", "id"]  # explicit: counts are a GROUP BY
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(entry_count=Count("placements"))

@@ -2,9 +2,31 @@
 dashboard lists what needs attention, each count linking to its filtered list."""
 
 from django.contrib import admin
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+
+
+class PathAutocomplete(AutocompleteJsonView):
+    """The admin's autocomplete, with sections shown by their full path (edition ›
+    topic › sections): SectionAdmin's search fields match any part of it."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        from .models import Section
+
+        rows = context["object_list"]
+        self.paths = (
+            Section.objects.filter(pk__in=[s.pk for s in rows]).paths() if rows and isinstance(rows[0], Section) else {}
+        )
+        return context
+
+    def serialize_result(self, obj, to_field_name):
+        result = super().serialize_result(obj, to_field_name)
+        if obj.pk in self.paths:
+            result["text"] = self.paths[obj.pk]
+        return result
 
 
 class CuratorAdminSite(admin.AdminSite):
@@ -21,6 +43,9 @@ class CuratorAdminSite(admin.AdminSite):
             **(extra_context or {}),
         }
         return super().index(request, context)
+
+    def autocomplete_view(self, request):
+        return PathAutocomplete.as_view(admin_site=self)(request)
 
     def get_urls(self):
         return [path("dashboard/", self.admin_view(self.dashboard_view), name="dashboard"), *super().get_urls()]
