@@ -3,15 +3,17 @@ and the moderators' queue of reader submissions."""
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import DataError, models
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from taggit.models import Tag
 
 from . import admin_forms
 from .admin_forms import SectionPathField, entry_admin_form
@@ -45,6 +47,21 @@ class PlacementInline(admin.TabularInline):
         if db_field.name == "section":
             kwargs["form_class"] = SectionPathField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# taggit's own Tag model is unused (labels are catalog.Label): keep it out of the curators' way.
+admin.site.unregister(Tag)
+
+
+class SafeLookupsMixin:
+    """A changelist URL with a lookup the database cannot compute (`?created_at__year=99999`,
+    an overflowing number) gets the admin's "invalid filter" page, never a server error."""
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except (ValueError, OverflowError, DataError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
 
 
 class HistoryMixin:
@@ -93,7 +110,7 @@ class EmptySectionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Edition)
-class EditionAdmin(admin.ModelAdmin):
+class EditionAdmin(SafeLookupsMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "position"]
     list_editable = ["position"]
     prepopulated_fields = {"slug": ["name"]}
@@ -101,7 +118,7 @@ class EditionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dimension)
-class DimensionAdmin(admin.ModelAdmin):
+class DimensionAdmin(SafeLookupsMixin, admin.ModelAdmin):
     list_display = ["name", "edition", "position"]
     list_filter = ["edition"]
     list_editable = ["position"]
@@ -110,7 +127,7 @@ class DimensionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(SafeLookupsMixin, admin.ModelAdmin):
     list_display = ["title", "slug", "edition", "dimension", "position", "entry_count"]
     list_filter = ["edition", "dimension"]
     list_select_related = ["edition", "dimension"]
@@ -127,7 +144,7 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Section)
-class SectionAdmin(HistoryMixin, admin.ModelAdmin):
+class SectionAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
     list_display = ["title", "topic", "parent", "position", "entry_count"]
     list_filter = [EmptySectionFilter, "topic__edition", "topic"]
     list_select_related = ["topic__edition", "parent"]
@@ -162,14 +179,14 @@ class SectionAdmin(HistoryMixin, admin.ModelAdmin):
 
 
 @admin.register(LabelGroup)
-class LabelGroupAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "position"]
+class LabelGroupAdmin(SafeLookupsMixin, admin.ModelAdmin):
+    list_display = ["name", "slug", "position", "single_choice", "internal"]
     list_editable = ["position"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Label)
-class LabelAdmin(admin.ModelAdmin):
+class LabelAdmin(SafeLookupsMixin, admin.ModelAdmin):
     list_display = ["name", "group", "position", "entry_count"]
     list_filter = ["group"]
     list_editable = ["group", "position"]
@@ -186,7 +203,7 @@ class LabelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(HistoryMixin, admin.ModelAdmin):
+class EntryAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "year", "rating", "featured", "github_stars", "language", "label_list", "updated_at"]
     list_filter = [GapFilter, "featured", "rating", "language", "labels", "placements__section__topic__edition"]
@@ -367,7 +384,7 @@ class EntryAdmin(HistoryMixin, admin.ModelAdmin):
 
 
 @admin.register(Placement)
-class PlacementAdmin(HistoryMixin, admin.ModelAdmin):
+class PlacementAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
     list_display = ["entry", "section", "topic", "position"]
     list_filter = ["section__topic__edition", "section__topic"]
     list_select_related = ["entry", "section__topic__edition"]
@@ -417,7 +434,7 @@ class ChangeTopicFilter(admin.SimpleListFilter):
 
 
 @admin.register(Change)
-class ChangeAdmin(admin.ModelAdmin):
+class ChangeAdmin(SafeLookupsMixin, admin.ModelAdmin):
     """Recent changes: every recorded change of every entry, newest first; read-only."""
 
     list_display = ["at", "entry_link", "action", "fields_changed", "actor_shown", "source", "note"]
@@ -481,7 +498,7 @@ class SubmissionStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(SafeLookupsMixin, admin.ModelAdmin):
     """The moderation queue: newest first; a submission's page is where it is decided."""
 
     list_display = ["title", "link_host", "target", "status", "duplicates", "submitter", "created_at"]
