@@ -321,12 +321,13 @@ def load_tree():
                 "id", "slug", "title", "topic_id", "parent_id"
             )
         ],
-        groups=list(LabelGroup.objects.order_by("position", "id").values_list("slug", "name")),
+        # Labels of internal groups are for curators only: no facet, no filter.
+        groups=list(LabelGroup.objects.filter(internal=False).order_by("position", "id").values_list("slug", "name")),
         labels=[
             LabelRow(*r)
-            for r in Label.objects.order_by("group__position", "position", "name").values_list(
-                "id", "slug", "name", "group__slug"
-            )
+            for r in Label.objects.exclude(group__internal=True)
+            .order_by("group__position", "position", "name")
+            .values_list("id", "slug", "name", "group__slug")
         ],
     )
 
@@ -471,10 +472,13 @@ class TreeCodes:
             pairs[name] = (p_pos, codes[rows] if len(rows) else rows)
         return pairs
 
-    def label_codes(self, label_ids):
-        if not len(label_ids):
-            return label_ids
-        return self.label_order[np.searchsorted(self.label_ids[self.label_order], label_ids)]
+    def label_pairs(self, t_pos, t_label):
+        """(entry indexes, codes) of these labellings, without those of internal labels."""
+        known = np.isin(t_label, self.label_ids)
+        t_pos, t_label = t_pos[known], t_label[known]
+        if not len(t_label):
+            return t_pos, t_label
+        return t_pos, self.label_order[np.searchsorted(self.label_ids[self.label_order], t_label)]
 
     def values(self, name):
         return self.section_values if name == "section" else self.topic_values[name]
@@ -613,7 +617,7 @@ class FacetIndex:
         for name, (entry, codes) in pairs.items():
             self.columns[name] = Pairs(entry, codes, self.codes.values(name), self.size)
         self.columns["label"] = Pairs(
-            self.t_pos, self.codes.label_codes(self.t_label), self.codes.label_values, self.size
+            *self.codes.label_pairs(self.t_pos, self.t_label), self.codes.label_values, self.size
         )
 
     # --- following the change log
@@ -683,7 +687,7 @@ class FacetIndex:
             for name, (entry, codes) in index.codes.placement_pairs(p_pos, placements[:, 1]).items():
                 index.columns[name] = self.columns[name].patched(changed, entry, codes, index.size)
             label = self.columns["label"]
-            index.columns["label"] = label.patched(changed, t_pos, index.codes.label_codes(tagged[:, 1]), index.size)
+            index.columns["label"] = label.patched(changed, *index.codes.label_pairs(t_pos, tagged[:, 1]), index.size)
         return index
 
     def _patched_order(self, sort, order, changed):
@@ -783,9 +787,13 @@ class SqlChoices:
 
     def __init__(self):
         labels = list(
-            Label.objects.order_by("group__position", "position", "name").values_list("slug", "name", "group__slug")
+            Label.objects.exclude(group__internal=True)
+            .order_by("group__position", "position", "name")
+            .values_list("slug", "name", "group__slug")
         )
-        self.groups = list(LabelGroup.objects.order_by("position", "id").values_list("slug", "name"))
+        self.groups = list(
+            LabelGroup.objects.filter(internal=False).order_by("position", "id").values_list("slug", "name")
+        )
         self.label_group = [group for _, _, group in labels]
         label = SimpleNamespace(values=Values([slug for slug, _, _ in labels], [name for _, name, _ in labels]))
         anything = SimpleNamespace(values=SimpleNamespace(position=AnyKey()))
