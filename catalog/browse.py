@@ -204,9 +204,8 @@ class Found:
 class Browser:
     """Runs one browse request. `scope` is a topic page (its own entries only)."""
 
-    def __init__(self, params, *, path, index, scope=None, scope_rows=None):
+    def __init__(self, params, *, path, index, scope=None):
         self.params, self.path, self.index, self.scope = params, path, index, scope
-        self.scope_rows = scope_rows  # the topic page's (sections, placements), for its section facet
 
     def criteria(self, cleaned):
         """{facet name: its criterion} for every facet with a valid selection."""
@@ -290,7 +289,7 @@ class Browser:
             self.masks["not_label"] = always[-1]
         scope = None
         if self.scope is not None:
-            scope = facets.TopicSections(index, self.scope.slug, *self.scope_rows)
+            scope = facets.TopicSections(index, self.scope)
         selection = facets.Selection(index, criteria, always=always, scope=scope)
         panels = self.panels(selection, criteria, fmt)
         return Found(

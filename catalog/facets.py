@@ -177,28 +177,34 @@ class SectionTree(ValueList):
 class TopicSections:
     """One topic page's sections and the entries placed in each (a section holds
     its subsections' entries), over the index: what the page's section facet
-    offers and counts. Built from rows the page loads anyway, so no query.
-
-    `sections`: (id, parent id, slug, title) in page order; `placements`: (entry id, section id).
+    offers and counts. From the index's own rows: no query.
     """
 
-    def __init__(self, index, topic_slug, sections, placements):
-        parent_of = {sid: parent for sid, parent, _, _ in sections}
-        by_id = {sid: (slug, title) for sid, _, slug, title in sections}
-        children = tree.children_of(sections, parent=lambda r: r[1] if r[1] in parent_of else None)
-        ordered = [row[0] for _, row in tree.depth_first(children, None, key=lambda r: r[0])]
+    def __init__(self, index, topic):
+        sections = [s for s in index.tree.sections if s.topic_id == topic.pk]
+        parent_of = {s.id: s.parent_id for s in sections}
+        by_id = {s.id: s for s in sections}
+        children = tree.children_of(sections, parent=lambda s: s.parent_id if s.parent_id in parent_of else None)
+        ordered = [s.id for _, s in tree.depth_first(children, None, key=lambda s: s.id)]
         self.values = Values(
-            [f"{topic_slug}/{by_id[sid][0]}" for sid in ordered],
-            [" › ".join(by_id[a][1] for a in tree.path_from_top(sid, parent_of)) for sid in ordered],
+            [f"{topic.slug}/{by_id[sid].slug}" for sid in ordered],
+            [" › ".join(by_id[a].title for a in tree.path_from_top(sid, parent_of)) for sid in ordered],
         )
-        code_of = {sid: self.values.position[f"{topic_slug}/{by_id[sid][0]}"] for sid in ordered}
-        pairs = {(e, code_of[a]) for e, sid in placements for a in tree.ancestors(sid, parent_of) if a in code_of}
-        entry_ids = np.array([e for e, _ in pairs], dtype=np.int64)
-        codes = np.array([c for _, c in pairs], dtype=np.int64)
-        positions = np.clip(np.searchsorted(index.ids, entry_ids), 0, max(index.size - 1, 0))
-        known = index.ids[positions] == entry_ids if index.size else np.zeros(len(entry_ids), dtype=bool)
-        # Entries written after the index was built wait for the next one.
-        self.entry, self.code, self.size = positions[known], codes[known], index.size
+        code_of = {sid: i for i, sid in enumerate(ordered)}
+        # Per section (sorted by id), the codes of itself and its ancestors, padded with -1.
+        ids = np.array(sorted(ordered), dtype=np.int64)
+        chains = [[code_of[a] for a in tree.ancestors(sid, parent_of) if a in code_of] for sid in ids.tolist()]
+        table = np.full((len(chains), max((len(c) for c in chains), default=1)), -1, dtype=np.int64)
+        for row, chain in enumerate(chains):
+            table[row, : len(chain)] = chain
+        here = np.nonzero(np.isin(index.p_section, ids))[0]
+        rows = np.searchsorted(ids, index.p_section[here])
+        entry = np.repeat(index.p_pos[here], table.shape[1])
+        code = table[rows].reshape(-1)
+        entry, code = entry[code >= 0], code[code >= 0]
+        width = len(ordered) + 1
+        combined = np.unique(entry * width + code)  # an entry once per section
+        self.entry, self.code, self.size = combined // width, combined % width, index.size
 
     def mask(self, keys):
         chosen = np.zeros(self.size, dtype=bool)
@@ -430,7 +436,7 @@ class Selection:
 
     def __init__(self, index, criteria, *, always=(), scope=None):
         self.index, self.scope = index, scope  # scope: a topic page's TopicSections
-        self.always = np.ones(index.size, dtype=bool)
+        self.always = index.alive.copy()
         for mask in always:
             self.always &= mask
         self.own = {name: facet_named(index, name).mask_in(self, value) for name, value in criteria.items()}
@@ -466,5 +472,5 @@ class Selection:
         if sort == "relevance" and ranked_ids is not None:
             positions = self.index.positions(ranked_ids)
             return positions[self.matches[positions]]
-        order = self.index.orders.get(sort, self.index.orders["newest"])
+        order = self.index.order(sort)
         return order[self.matches[order]]

@@ -6,14 +6,14 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonRespo
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import charts, facet_index, formats, pages, search, stats
-from .browse import Browser, SqlBrowser, canonical_params, fetch_entries
+from .browse import Browser, SqlBrowser, canonical_params, fetch_entries, url_for
 from .contexts import list_controls, pagination
 from .filters import PER_PAGE_CHOICES
 from .formats import DOWNLOADS, FORMATS, render_format
-from .models import Dimension, Edition, Entry, Label
+from .models import Dimension, Edition, Entry, Label, Topic
 
 # Parameters that do not filter a topic page.
-LIST_OPTIONS = {"page", "sort", "per_page", "format", "more", "view"}
+LIST_OPTIONS = {"page", "sort", "per_page", "format", "more", "expand", "view"}
 
 LABEL_PAGE_SIZE = 50
 
@@ -64,7 +64,7 @@ def home(request, edition=None):
     )
 
 
-def _browse(request, *, path, scope=None, scope_rows=None, with_entries=True):
+def _browse(request, *, path, scope=None, with_entries=True):
     """Run the faceted browse for this request: (result, redirect URL or None)."""
     try:
         index, browser = facet_index.get_index(getattr(request, "catalog_version", None)), Browser
@@ -78,7 +78,7 @@ def _browse(request, *, path, scope=None, scope_rows=None, with_entries=True):
     if request.GET.get("download") in DOWNLOADS:
         fmt = "csv"  # no page of entries to fetch: the download streams them all
         with_entries = False
-    result = browser(params, path=path, index=index, scope=scope, scope_rows=scope_rows).run(
+    result = browser(params, path=path, index=index, scope=scope).run(
         page_number=request.GET.get("page"),
         fmt=fmt if fmt in FORMATS else None,
         with_entries=with_entries or (fmt in FORMATS and "download" not in request.GET),
@@ -122,10 +122,7 @@ def topic(request, slug, edition=None):
     page = current.topics.select_related("dimension").prefetch_related("related").filter(slug=slug).first()
     context = {"edition": current, "editions": editions, "switch": switch, "slug": slug, "topic": page}
     if page is not None:
-        rows = pages.topic_rows(page)
-        result, moved = _browse(
-            request, path=request.path, scope=page, scope_rows=rows.facet_rows(), with_entries=False
-        )
+        result, moved = _browse(request, path=request.path, scope=page, with_entries=False)
         if moved:
             return redirect(moved)
         response = _format_response(request, result, title=f"meshportal: {page.title}", filename=f"meshportal-{slug}")
@@ -135,7 +132,15 @@ def topic(request, slug, edition=None):
         context.update(result=result, filtering=filtering, per_page_choices=PER_PAGE_CHOICES)
         context["controls"] = list_controls(result, request.path, table=False)
         only = set(result.matching_ids) if filtering else None
-        context["outline"] = pages.topic_outline(page, only=only, rows=rows)
+        index = result.filterset.index
+        context["outline"] = pages.topic_outline(
+            page,
+            only=only,
+            sections=[s for s in index.tree.sections if s.topic_id == page.pk] if index.tree else None,
+            expand=request.GET.get("expand"),
+            page=request.GET.get("page"),
+            link=lambda **changes: url_for(request.path, request.GET, **changes),
+        )
         context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in page.related.all()]
     return render(request, "catalog/topic.html", context)
 
@@ -149,7 +154,7 @@ def entry(request, pk):
 
 
 def label(request, slug):
-    item = get_object_or_404(Label.objects.select_related("group"), slug=slug)
+    item = get_object_or_404(Label.objects.select_related("group").exclude(group__internal=True), slug=slug)
     entries = Entry.objects.filter(tagged_items__tag=item).with_card_data().order_by("-year", "title", "id")
     page = Paginator(entries, LABEL_PAGE_SIZE).get_page(request.GET.get("page"))
     fmt = request.GET.get("format")
@@ -168,7 +173,8 @@ def label(request, slug):
 def labels(request):
     groups = {}
     # Meta.ordering does not apply to a GROUP BY query: without this the order is the table's.
-    rows = Label.objects.select_related("group").annotate(entry_count=Count("tagged_entries"))
+    rows = Label.objects.select_related("group").exclude(group__internal=True)
+    rows = rows.annotate(entry_count=Count("tagged_entries"))
     for item in rows.order_by("group__position", "position", "name"):
         groups.setdefault(item.group, []).append(item)
     return render(request, "catalog/labels.html", {"groups": list(groups.items())})
@@ -214,3 +220,43 @@ def stats_page(request):
         response["Content-Disposition"] = f'attachment; filename="meshportal-stats-{chart}.csv"'
         return response
     return render(request, "catalog/stats.html", {"charts": [_stat_chart(t) for t in tables]})
+
+
+NEW_PAGE_SIZE = 50
+
+
+class AddedList:
+    """A page of recently added entries, shaped as `formats.render_format` expects."""
+
+    sort = "added"
+    errors = ()
+    facets = ()
+    per_page = NEW_PAGE_SIZE
+
+    def __init__(self, page, path):
+        self.page, self.count, self.entries = page, page.paginator.count, list(page.object_list)
+        self.links = {
+            "html": path,
+            "atom": f"{path}?format=atom",
+            "json_next": f"{path}?format=json&page={page.next_page_number()}" if page.has_next() else None,
+            "json_previous": f"{path}?format=json&page={page.previous_page_number()}" if page.has_previous() else None,
+        }
+
+
+def new(request, slug=None):
+    """What's new: entries by when they were added (not their year), paginated, with
+    where each is listed; `?format=atom|json|csv`; per topic at /topics/<slug>/new/."""
+    topic = None
+    if slug is not None:
+        topic = Topic.objects.select_related("edition").filter(slug=slug).order_by("edition__position").first()
+        if topic is None:
+            raise Http404(f"No topic {slug!r}.")
+    page = Paginator(pages.recently_added(slug), NEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    result = AddedList(page, request.path)
+    title = f"New in {topic.title}" if topic else "What's new"
+    fmt = request.GET.get("format")
+    if fmt in FORMATS:
+        return render_format(fmt, result, request, title=title, filename=f"new-{slug}" if slug else "new")
+    listed = pages.where_listed(result.entries)
+    items = [(entry, listed.get(entry.pk, [])) for entry in result.entries]
+    return render(request, "catalog/new.html", {"title": title, "topic": topic, "page": page, "items": items})

@@ -11,8 +11,9 @@
     var toc = document.querySelector("[data-toc]");
     if (!toc) return;
     var links = {};
-    toc.querySelectorAll("a[href^='#']").forEach(function (a) {
-      links[decodeURIComponent(a.getAttribute("href").slice(1))] = a;
+    // Links to a section shown on this page (a long one may link to its own page).
+    toc.querySelectorAll("a[href*='#']").forEach(function (a) {
+      if (a.pathname === window.location.pathname) links[decodeURIComponent(a.hash.slice(1))] = a;
     });
     var visible = new Set();
     function mark() {
