@@ -110,8 +110,11 @@ def list_controls(result, path, *, table=True):
     for choice in views:
         choice.current = choice.value == result.view
     has_text = bool(result.terms)
+    # The default order's option sends no value: a new search then gets its own
+    # default (relevance) instead of the order the previous page had by default.
+    default = "relevance" if has_text else "newest"
     sorts = [
-        Choice(value, label, "", value == result.sort)
+        Choice("" if value == default else value, label, "", value == result.sort)
         for value, label in SORT_CHOICES
         if value != "relevance" or has_text
     ]

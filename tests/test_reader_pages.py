@@ -82,20 +82,28 @@ def test_browse_table_view_sorts_by_its_columns(client, seed):
 def sort_menu(html):
     select = re.search(r'<select name="sort" id="id_sort"[^>]*>(.*?)</select>', html, re.S).group(1)
     options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select)
-    return [value for value, _, _ in options], [value for value, chosen, _ in options if chosen]
+    return [(value, label) for value, _, label in options], [label for _, chosen, label in options if chosen]
 
 
 def test_one_sort_menu_that_shows_the_sort_in_effect(client, seed):
     # Before: a blank "Best match" beside "Relevance", shown while sorting newest first.
-    values, chosen = sort_menu(client.get("/browse/").content.decode())
-    assert "" not in values and "relevance" not in values and chosen == ["newest"]
-    values, chosen = sort_menu(client.get("/browse/?q=istio").content.decode())
-    assert values[0] == "relevance" and chosen == ["relevance"]
+    options, chosen = sort_menu(client.get("/browse/").content.decode())
+    assert options[:2] == [("", "Newest"), ("stars", "Most stars")] and chosen == ["Newest"]
+    assert "Relevance" not in dict(options).values() and "Best match" not in html_of(client, "/browse/")
+    options, chosen = sort_menu(client.get("/browse/?q=istio").content.decode())
+    assert options[:2] == [("", "Relevance"), ("newest", "Newest")] and chosen == ["Relevance"]
     # Choosing "Newest" with a search keeps it (it used to flip back to "Best match").
-    values, chosen = sort_menu(client.get("/browse/?q=istio&sort=newest").content.decode())
-    assert chosen == ["newest"]
+    _, chosen = sort_menu(client.get("/browse/?q=istio&sort=newest").content.decode())
+    assert chosen == ["Newest"]
     _, chosen = sort_menu(client.get("/browse/?sort=stars").content.decode())
-    assert chosen == ["stars"]
+    assert chosen == ["Most stars"]
+    # A search typed on a page sorted by its default gets the search's default, relevance.
+    response = client.get("/browse/", {"q": "istio", "sort": "", "per_page": "20"})
+    assert response.status_code == 302 and response["Location"] == "/browse/?q=istio"
+
+
+def html_of(client, url):
+    return client.get(url).content.decode()
 
 
 # --- bad values, in the reader's words --------------------------------------------------------
