@@ -21,6 +21,8 @@ from django.urls import reverse
 from taggit.managers import TaggableManager
 from taggit.models import ItemBase, TagBase
 
+from .linkhealth.models import GitHubRepo, LinkCheck, LinkCheckRun, LinkHealth, LinkState  # noqa: F401
+
 SAFE_URL_SCHEMES = ("http", "https")
 
 
@@ -323,6 +325,13 @@ class Entry(models.Model):
         help_text="1 to 5; empty is unrated.",
     )
     featured = models.BooleanField(default=False, help_text="A curator's pick (🌟).")
+    published = models.BooleanField(default=True, help_text="Shown to readers; unpublished entries stay in the admin.")
+    link_state = models.CharField(
+        max_length=10, choices=LinkState.choices, default=LinkState.UNCHECKED, editable=False, db_index=True
+    )
+    github_repo = models.ForeignKey(
+        "catalog.GitHubRepo", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="entries"
+    )
     labels = TaggableManager(through=TaggedEntry, blank=True, related_name="entries")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
