@@ -1,0 +1,138 @@
+"""Admin pieces for link health: the curators' one-click actions on entries,
+an entry's check history, and read-only pages for runs and repositories.
+Every action calls `catalog.services.linkhealth`."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+
+from ..models import GitHubRepo, LinkCheckRun
+from ..services.linkhealth import link_action_bulk
+
+ACTION_DONE = {
+    "apply_redirect": "Moved {n} to their redirect target",
+    "archived_copy": "Replaced {n} with an archived copy",
+    "checked_by_hand": "Marked {n} as checked by hand, fine",
+    "unpublish": "Unpublished {n}",
+}
+
+
+def _entries(n):
+    return f"{n} entr{'y' if n == 1 else 'ies'}"
+
+
+def history_message(change):
+    """What the admin's history shows for one curator action: each field's old and new value."""
+    values = "; ".join(f"{field}: {old!s} → {new!s}" for field, (old, new) in change.changes.items())
+    return f"Link health ({change.action.replace('_', ' ')}): {values}"
+
+
+def run_link_action(modeladmin, request, queryset, action):
+    result = link_action_bulk(action=action, entries=list(queryset), user=request.user)
+    for change in result.done:
+        modeladmin.log_change(request, change.entry, history_message(change))
+    if result.done:
+        modeladmin.message_user(
+            request, ACTION_DONE[action].format(n=_entries(len(result.done))) + ".", messages.SUCCESS
+        )
+    if result.skipped:
+        reasons = "; ".join(f"“{entry.title}”: {reason}" for entry, reason in result.skipped[:20])
+        more = f" (and {len(result.skipped) - 20} more)" if len(result.skipped) > 20 else ""
+        modeladmin.message_user(
+            request, f"Left {_entries(len(result.skipped))} as they were: {reasons}{more}", messages.WARNING
+        )
+
+
+@admin.action(description="Link: use the permanent redirect's target as the URL", permissions=["change"])
+def apply_redirect(modeladmin, request, queryset):
+    run_link_action(modeladmin, request, queryset, "apply_redirect")
+
+
+@admin.action(description="Link: replace with the archived copy (web.archive.org)", permissions=["change"])
+def use_archived_copy(modeladmin, request, queryset):
+    run_link_action(modeladmin, request, queryset, "archived_copy")
+
+
+@admin.action(description="Link: checked by hand, fine", permissions=["change"])
+def mark_checked_by_hand(modeladmin, request, queryset):
+    run_link_action(modeladmin, request, queryset, "checked_by_hand")
+
+
+@admin.action(description="Unpublish (hide from readers)", permissions=["change"])
+def unpublish(modeladmin, request, queryset):
+    run_link_action(modeladmin, request, queryset, "unpublish")
+
+
+LINK_ACTIONS = [apply_redirect, use_archived_copy, mark_checked_by_hand, unpublish]
+
+
+HISTORY_ROWS = 20
+HISTORY_COLUMNS = ["checked (UTC)", "result", "status", "error", "redirects", "time", "detail"]
+
+
+def link_history_table(entry):
+    """The entry's latest link checks as a small table (read-only, newest first)."""
+    if entry.pk is None:
+        return "—"
+    checks = list(entry.link_checks.order_by("-checked_at", "-id")[:HISTORY_ROWS])
+    if not checks:
+        return "Not checked yet."
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
+        (
+            (
+                f"{c.checked_at:%Y-%m-%d %H:%M}",
+                c.result,
+                c.status_code or "",
+                c.error,
+                c.redirects or "",
+                c.elapsed_ms,
+                c.detail or (c.final_url if c.final_url != c.url else ""),
+            )
+            for c in checks
+        ),
+    )
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in HISTORY_COLUMNS))
+    return format_html("<table><tr>{}</tr>{}</table>", head, rows)
+
+
+def link_health_summary(entry):
+    """One line on the entry's change page: state, last check, redirect target, hand check."""
+    health = getattr(entry, "link_health", None)
+    if health is None or health.last_checked_at is None:
+        return entry.get_link_state_display()
+    parts = [
+        f"{entry.get_link_state_display()}; last checked {health.last_checked_at:%Y-%m-%d %H:%M} UTC",
+        f"({health.last_result}{' ' + str(health.last_status_code) if health.last_status_code else ''}"
+        f"{' ' + health.last_error if health.last_error else ''})",
+    ]
+    if health.failures_in_row:
+        parts.append(f"{health.failures_in_row} failures in a row since {health.failing_since:%Y-%m-%d}")
+    if health.detail:
+        parts.append(health.detail)
+    if health.hand_checked_url and health.hand_checked_url == entry.url:
+        parts.append("checked by hand, fine")
+    text = " · ".join(parts)
+    if health.redirect_target:
+        return format_html('{} · moved to <a href="{}">{}</a>', text, health.redirect_target, health.redirect_target)
+    return text
+
+
+@admin.register(LinkCheckRun)
+class LinkCheckRunAdmin(admin.ModelAdmin):
+    list_display = ["pk", "key", "started_at", "finished_at", "total"]
+    readonly_fields = ["criteria", "key", "started_at", "finished_at", "total"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(GitHubRepo)
+class GitHubRepoAdmin(admin.ModelAdmin):
+    list_display = ["key", "stars", "pushed_at", "archived", "language", "license", "fetched_at", "moved_to", "missing"]
+    list_filter = ["archived", "missing", "language"]
+    search_fields = ["key"]
+    readonly_fields = [f.name for f in GitHubRepo._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
