@@ -21,6 +21,7 @@ from django.urls import reverse
 from taggit.managers import TaggableManager
 from taggit.models import ItemBase, TagBase
 
+from .linkhealth import wayback
 from .linkhealth.models import GitHubRepo, LinkCheck, LinkCheckRun, LinkHealth, LinkState  # noqa: F401
 
 SAFE_URL_SCHEMES = ("http", "https")
@@ -298,7 +299,15 @@ def labels_prefetch(path="tagged_items"):
 class EntryQuerySet(NaturalKeyQuerySet):
     def with_card_data(self):
         """Everything an entry card shows, in a constant number of queries."""
-        return self.prefetch_related(labels_prefetch())
+        return self.select_related("github_repo").prefetch_related(labels_prefetch())
+
+    def visible(self):
+        """What readers may see at all: published entries."""
+        return self.filter(published=True)
+
+    def listed(self):
+        """What reader lists show by default: published entries whose link is not dead."""
+        return self.visible().exclude(link_state=LinkState.DEAD)
 
     def in_edition(self, edition):
         return self.filter(placements__section__topic__edition=edition).distinct()
@@ -368,6 +377,20 @@ class Entry(models.Model):
     def link_url(self):
         """The URL when it is safe to render as a link, else None (checked on output too)."""
         return self.url if is_safe_url(self.url) else None
+
+    @property
+    def link_is_dead(self):
+        return self.link_state == LinkState.DEAD
+
+    @property
+    def archived_copy_url(self):
+        """Where readers find an archived copy of this link (the Wayback Machine)."""
+        return wayback.archived_copy_url(self.url) if self.link_url else None
+
+    @property
+    def archived_original(self):
+        """The original URL when this entry links to an archived copy, else ""."""
+        return wayback.original_of_archived(self.url)
 
     @property
     def rating_stars(self):

@@ -117,7 +117,7 @@ def entry_listings(entry):
 
 
 def newest_entries(limit=8):
-    return Entry.objects.with_card_data().order_by("-created_at", "-year", "-id")[:limit]
+    return Entry.objects.listed().with_card_data().order_by("-created_at", "-year", "-id")[:limit]
 
 
 def topics_with_counts_prefetch():

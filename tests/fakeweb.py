@@ -182,3 +182,65 @@ def stub_lookup(mapping):
         return list(mapping[host])
 
     return lookup
+
+
+class FakeGitHub(FakeSite):
+    """GitHub's REST API for /repos/{owner}/{name}: ETags (304 costs no rate),
+    X-RateLimit headers (403 once spent), renamed repositories (301)."""
+
+    def __init__(self, repos, *, limit=60, renamed=None):
+        super().__init__(host="127.0.0.1")
+        self.repos = {k.lower(): v for k, v in repos.items()}
+        self.renamed = {k.lower(): v.lower() for k, v in (renamed or {}).items()}
+        self.remaining = limit
+        self.reset_at = 2_000_000_000
+        self.authorizations = set()
+
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def etag(self, key):
+        return f'"{key}-{self.repos[key]["stargazers_count"]}"'
+
+    def limits(self):
+        return {"X-RateLimit-Remaining": str(self.remaining), "X-RateLimit-Reset": str(self.reset_at)}
+
+    async def handle(self, request):
+        self.hits[request.path] += 1
+        self.authorizations.add(request.headers.get("Authorization", ""))
+        parts = request.path.strip("/").split("/")
+        if parts[0] == "repositories":
+            key = list(self.repos)[int(parts[1])]
+        elif parts[0] == "repos" and len(parts) == 3:
+            key = f"{parts[1]}/{parts[2]}".lower()
+        else:
+            return web.json_response({"message": "Not Found"}, status=404)
+        if key in self.renamed:
+            new = self.renamed[key]
+            return web.Response(
+                status=301,
+                headers={"Location": f"{self.base_url()}/repositories/{list(self.repos).index(new)}", **self.limits()},
+            )
+        if key in self.repos and request.headers.get("If-None-Match") == self.etag(key):
+            return web.Response(status=304, headers={"ETag": self.etag(key), **self.limits()})
+        if self.remaining <= 0:
+            return web.json_response({"message": "API rate limit exceeded"}, status=403, headers=self.limits())
+        self.remaining -= 1
+        if key not in self.repos:
+            return web.json_response({"message": "Not Found"}, status=404, headers=self.limits())
+        data = {"full_name": key, **self.repos[key]}
+        return web.json_response(data, headers={"ETag": self.etag(key), **self.limits()})
+
+
+def repo_data(stars, *, pushed="2026-10-01T00:00:00Z", created="2017-01-01T00:00:00Z", archived=False, **extra):
+    return {
+        "stargazers_count": stars,
+        "forks_count": stars // 10,
+        "pushed_at": pushed,
+        "created_at": created,
+        "archived": archived,
+        "license": {"spdx_id": "Apache-2.0"},
+        "language": "Go",
+        "topics": ["service-mesh"],
+        **extra,
+    }

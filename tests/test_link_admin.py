@@ -51,7 +51,8 @@ def test_apply_redirect_from_the_changelist_records_old_and_new_url(curator, mak
     assert entry.url == "https://example.org/new"
     log = LogEntry.objects.get(object_id=str(entry.pk))
     assert log.change_message == (
-        "Link health (apply redirect): url: https://example.org/old → https://example.org/new; link_state: redirected → ok"
+        "Link health (apply redirect): url: https://example.org/old → https://example.org/new; "
+        "link_state: redirected → ok"
     )
 
 

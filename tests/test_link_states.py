@@ -7,13 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from catalog.linkhealth.checker import Outcome
+from catalog.linkhealth.wayback import original_of_archived
 from catalog.models import Entry, LinkCheck, LinkHealth
 from catalog.services.linkhealth import (
     link_action_bulk,
     link_apply_redirect,
     link_mark_fine,
     link_use_archived_copy,
-    original_of_archived,
     record_checks,
 )
 

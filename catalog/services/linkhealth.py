@@ -14,9 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..linkhealth.states import DeadPolicy, apply_check
+from ..linkhealth.wayback import archived_copy_url, is_archived_copy
 from ..models import Entry, LinkCheck, LinkHealth, LinkState
-
-ARCHIVE_PREFIX = "https://web.archive.org/web/"
 
 
 class LinkChange(NamedTuple):
@@ -30,25 +29,6 @@ class LinkChange(NamedTuple):
 class BulkResult(NamedTuple):
     done: list  # [LinkChange]
     skipped: list  # [(entry, reason)]
-
-
-def archived_copy_url(url):
-    """The Wayback Machine's address for `url` (its latest copy)."""
-    return url if is_archived_copy(url) else f"{ARCHIVE_PREFIX}{url}"
-
-
-def is_archived_copy(url):
-    return (url or "").startswith(ARCHIVE_PREFIX)
-
-
-def original_of_archived(url):
-    """The original URL inside a Wayback address, or ""."""
-    if not is_archived_copy(url):
-        return ""
-    rest = url[len(ARCHIVE_PREFIX) :]
-    head, _, tail = rest.partition("/")
-    # https://web.archive.org/web/<timestamp>/<url> or .../web/<url>
-    return tail if head.isdigit() or head.endswith("*") else rest
 
 
 def _truncate(value, size):
