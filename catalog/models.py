@@ -379,6 +379,24 @@ class Entry(models.Model):
         return self.url if is_safe_url(self.url) else None
 
     @property
+    def github_fetched(self):
+        """This entry's GitHub repository when its figures have been fetched (needs `with_card_data()`)."""
+        repo = self.github_repo
+        return repo if repo is not None and repo.fetched_at and repo.stars is not None else None
+
+    @property
+    def github_flag(self):
+        """ "archived on GitHub" or "no push since <month>" when the repository looks abandoned, else ""."""
+        repo = self.github_fetched
+        if repo is None:
+            return ""
+        if repo.archived:
+            return "archived on GitHub"
+        from .linkhealth.github import is_inactive
+
+        return f"no push since {repo.pushed_at:%B %Y}" if is_inactive(repo) else ""
+
+    @property
     def link_is_dead(self):
         return self.link_state == LinkState.DEAD
 
@@ -416,11 +434,16 @@ class Entry(models.Model):
 
 
 class PlacementQuerySet(NaturalKeyQuerySet):
-    def for_topic(self, topic):
-        """A topic page's placements with their entries' card data, newest year first."""
+    def for_topic(self, topic, *, include_dead=False):
+        """A topic page's placements of published entries with their card data, newest year first.
+
+        Dead links are left out unless `include_dead` (a reader asked for them).
+        """
+        placements = self.filter(section__topic=topic, entry__published=True)
+        if not include_dead:
+            placements = placements.exclude(entry__link_state=LinkState.DEAD)
         return (
-            self.filter(section__topic=topic)
-            .select_related("entry")
+            placements.select_related("entry__github_repo")
             .prefetch_related(labels_prefetch("entry__tagged_items"))
             .order_by("section_id", models.F("entry__year").desc(nulls_last=True), "position", "id")
         )

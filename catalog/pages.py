@@ -67,7 +67,8 @@ def topic_outline(topic, only=None):
             nodes[s.parent_id].children.append(node)
         else:
             roots.append(node)
-    for placement in Placement.objects.for_topic(topic):
+    # Without `only`, the default view: no dead links. With it, the browse index has chosen.
+    for placement in Placement.objects.for_topic(topic, include_dead=only is not None):
         if only is None or placement.entry_id in only:
             nodes[placement.section_id].entries.append(placement.entry)
 
