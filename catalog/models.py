@@ -309,12 +309,6 @@ class EntryQuerySet(NaturalKeyQuerySet):
         """What reader lists show by default: published entries whose link is not dead."""
         return self.visible().exclude(link_state=LinkState.DEAD)
 
-    def in_edition(self, edition):
-        return self.filter(placements__section__topic__edition=edition).distinct()
-
-    def search_icontains(self, text):
-        return self.filter(Q(title__icontains=text) | Q(description__icontains=text) | Q(url__icontains=text))
-
 
 class Entry(models.Model):
     """One link with its metadata, listed in any number of sections."""
