@@ -31,6 +31,7 @@ from .models import (
     Entry,
     Label,
     LabelGroup,
+    LinkState,
     Placement,
     Section,
     TaggedEntry,
@@ -194,7 +195,9 @@ class LabelRow(NamedTuple):
     group: str
 
 
-ENTRY_COLUMNS = "id, year, github_stars, rating, featured, language, url, lower(title), created_at"
+ENTRY_COLUMNS = (
+    "id, year, github_stars, rating, featured, language, url, lower(title), created_at, link_state, published"
+)
 
 
 @dataclass
@@ -336,6 +339,10 @@ class IndexBuilder:
         index.columns["rating"] = Codes(index.rating.astype(np.int64) - 1, Values([1, 2, 3, 4, 5], list("12345")))
         index.columns["stars"] = packed_masks([index.stars >= t for t in STAR_BUCKETS], self.size)
         index.columns["featured"] = packed_masks([index.featured], self.size)
+        # Link status (catalog.linkhealth): every state a value; unpublished entries are in no list.
+        states = Values([key for key, _ in LinkState.choices], [label for _, label in LinkState.choices])
+        index.columns["link"] = Codes([states.position.get(r[9], -1) for r in entries], states)
+        index.published = np.array([bool(r[10]) for r in entries], dtype=bool)
 
     def placement_columns(self, index):
         """Edition, dimension, topic (by slug and by id) and section, from the placements."""
