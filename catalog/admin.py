@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from .duplicates import possible_duplicates
 from .forms import ApproveForm, RejectForm
-from .linkhealth.admin import LINK_ACTIONS, link_health_summary, link_history_table
+from .linkhealth.admin import LINK_ACTIONS, LinkHealthAdminMixin
 from .models import Dimension, Edition, Entry, Label, LabelGroup, Placement, Section, Submission, Topic
 from .services.submissions import submission_approve, submission_reject
 
@@ -101,7 +101,7 @@ class LabelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(admin.ModelAdmin):
+class EntryAdmin(LinkHealthAdminMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "title", "year", "rating", "featured", "github_stars", "language", "label_list", "link_state", "updated_at"
@@ -110,21 +110,13 @@ class EntryAdmin(admin.ModelAdmin):
         "featured", "rating", "language", "labels", "placements__section__topic__edition", "link_state", "published"
     ]  # fmt: skip
     search_fields = ["title", "url", "description"]
-    readonly_fields = ["created_at", "updated_at", "link_health_text", "link_history"]
+    readonly_fields = ["created_at", "updated_at", "link_health_text", "link_history", "github_text"]
     inlines = [PlacementInline]
     date_hierarchy = "created_at"
     actions = LINK_ACTIONS
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_card_data()
-
-    @admin.display(description="link health")
-    def link_health_text(self, obj):
-        return link_health_summary(obj)
-
-    @admin.display(description="link checks (history)")
-    def link_history(self, obj):
-        return link_history_table(obj)
 
     @admin.display(description="labels")
     def label_list(self, obj):

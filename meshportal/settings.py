@@ -181,7 +181,7 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 
 # Link checker (manage.py check_links; docs/link-health.md).
-LINK_CHECK_CONCURRENCY = int(os.environ.get("LINK_CHECK_CONCURRENCY", "128"))
+LINK_CHECK_CONCURRENCY = int(os.environ.get("LINK_CHECK_CONCURRENCY", "256"))
 LINK_CHECK_PER_HOST = int(os.environ.get("LINK_CHECK_PER_HOST", "4"))
 LINK_CHECK_HOST_DELAY = float(os.environ.get("LINK_CHECK_HOST_DELAY", "0.25"))
 LINK_CHECK_TIMEOUT = float(os.environ.get("LINK_CHECK_TIMEOUT", "15"))

@@ -119,3 +119,14 @@ def test_enqueue_runs_the_shards_as_jobs(linked, settings):
     assert out.count("shard ") == 3
     assert LinkCheck.objects.count() == 9
     assert LinkCheckRun.objects.get().finished_at is not None
+
+
+def test_enqueued_jobs_wait_for_a_database_worker(linked, settings):
+    # The scale-out leg: jobs in the database, checked by `manage.py db_worker` processes.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    out, _ = run("--enqueue", "--shards", "2")
+    assert "(READY)" in out
+    assert LinkCheck.objects.count() == 0
+    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO(), stderr=io.StringIO())
+    assert sorted(LinkCheck.objects.values_list("entry_id", flat=True)) == sorted(e.pk for e in linked.values())
+    assert LinkCheckRun.objects.get().finished_at is not None

@@ -94,3 +94,49 @@ def test_a_moderator_cannot_run_link_actions(client, make):
     client.force_login(make.staff("moderator"))
     act(client, "apply_redirect", entry)
     assert Entry.objects.get(pk=entry.pk).url == "https://example.org/old"
+
+
+@pytest.fixture
+def github_entry(make):
+    from catalog.models import GitHubRepo, LabelGroup
+
+    maturity, _ = LabelGroup.objects.get_or_create(slug="maturity", defaults={"name": "Maturity tier"})
+    emerging = make.label(name="EMERGING", slug="emerging", group=maturity)
+    make.label(name="LEGACY", slug="legacy", group=maturity)
+    repo = GitHubRepo.objects.create(
+        key="old/thing", owner="old", name="thing", stars=900, archived=True, fetched_at=datetime.now(UTC),
+        moved_to="new-owner/thing",
+    )  # fmt: skip
+    entry = make.entry(url="https://github.com/old/thing", labels=[emerging])
+    Entry.objects.filter(pk=entry.pk).update(github_repo=repo)
+    return entry
+
+
+def test_the_entry_page_shows_github_figures_and_accepts_a_suggestion(curator, github_entry):
+    page = f"{CHANGELIST}{github_entry.pk}/change/"
+    html = curator.get(page).content.decode()
+    assert "old/thing: ★ 900" in html and "archived" in html and "renamed to new-owner/thing" in html
+    assert "maturity: legacy (now: emerging; archived on GitHub)" in html
+    assert 'name="_github_accept" value="maturity"' in html
+    response = curator.post(page, {"_github_accept": "maturity"}, follow=True)
+    assert "Accepted: Link health (accept suggestion): maturity: emerging → legacy" in response.content.decode()
+    assert list(github_entry.labels.values_list("slug", flat=True)) == ["legacy"]
+    assert LogEntry.objects.filter(object_id=str(github_entry.pk)).count() == 1
+
+
+def test_a_stale_suggestion_is_refused_with_a_message(curator, github_entry):
+    page = f"{CHANGELIST}{github_entry.pk}/change/"
+    response = curator.post(page, {"_github_accept": "language"}, follow=True)
+    assert "There is no such suggestion for this entry any more." in response.content.decode()
+    assert Entry.objects.get(pk=github_entry.pk).language == ""
+
+
+def test_bulk_rename_and_maturity_from_github(curator, github_entry, make):
+    other = make.entry(url="https://example.org/not-github", title="Not on GitHub")
+    html = act(curator, "apply_github_rename", github_entry, other)
+    assert (
+        "Moved 1 entry to the repository&#x27;s new name." in html
+        or "Moved 1 entry to the repository's new name." in html
+    )
+    assert "“Not on GitHub”: GitHub has not reported a new name for this repository." in html
+    assert Entry.objects.get(pk=github_entry.pk).url == "https://github.com/new-owner/thing"

@@ -3,9 +3,14 @@ an entry's check history, and read-only pages for runs and repositories.
 Every action calls `catalog.services.linkhealth`."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
 
 from ..models import GitHubRepo, LinkCheckRun
+from ..services.github import entry_suggestions, github_accept_suggestion, github_apply_rename
 from ..services.linkhealth import link_action_bulk
 
 ACTION_DONE = {
@@ -62,7 +67,125 @@ def unpublish(modeladmin, request, queryset):
     run_link_action(modeladmin, request, queryset, "unpublish")
 
 
-LINK_ACTIONS = [apply_redirect, use_archived_copy, mark_checked_by_hand, unpublish]
+def _each(modeladmin, request, queryset, service, done_text, **kwargs):
+    """Run a one-entry service on each selected entry; record and report what changed and what was skipped."""
+    done, skipped = [], []
+    with transaction.atomic():
+        for entry in queryset:
+            try:
+                with transaction.atomic():
+                    change = service(entry=entry, user=request.user, **kwargs)
+            except ValidationError as exc:
+                skipped.append(f"“{entry.title}”: {' '.join(exc.messages)}")
+            else:
+                done.append(change)
+                modeladmin.log_change(request, change.entry, history_message(change))
+    if done:
+        modeladmin.message_user(request, done_text.format(n=_entries(len(done))) + ".", messages.SUCCESS)
+    if skipped:
+        more = f" (and {len(skipped) - 20} more)" if len(skipped) > 20 else ""
+        modeladmin.message_user(
+            request, f"Left {_entries(len(skipped))} as they were: {'; '.join(skipped[:20])}{more}", messages.WARNING
+        )
+
+
+@admin.action(description="GitHub: accept the suggested maturity tier", permissions=["change"])
+def accept_github_maturity(modeladmin, request, queryset):
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        github_accept_suggestion,
+        "Set the suggested maturity tier on {n}",
+        field="maturity",
+    )
+
+
+@admin.action(description="GitHub: use the repository's new name in the URL", permissions=["change"])
+def apply_github_rename(modeladmin, request, queryset):
+    _each(modeladmin, request, queryset, github_apply_rename, "Moved {n} to the repository's new name")
+
+
+LINK_ACTIONS = [
+    apply_redirect,
+    use_archived_copy,
+    mark_checked_by_hand,
+    unpublish,
+    accept_github_maturity,
+    apply_github_rename,
+]
+
+
+class LinkHealthAdminMixin:
+    """For the entry admin: link health, link history and GitHub figures on the
+    entry's page, with a one-click Accept for each suggestion."""
+
+    @admin.display(description="link health")
+    def link_health_text(self, obj):
+        return link_health_summary(obj)
+
+    @admin.display(description="link checks (history)")
+    def link_history(self, obj):
+        return link_history_table(obj)
+
+    @admin.display(description="GitHub")
+    def github_text(self, obj):
+        return github_summary(obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST" and "_github_accept" in request.POST:
+            return self.accept_github_suggestion(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def accept_github_suggestion(self, request, object_id):
+        entry = self.get_object(request, object_id)
+        if entry is None or not self.has_change_permission(request, entry):
+            raise PermissionDenied
+        try:
+            change = github_accept_suggestion(entry=entry, field=request.POST["_github_accept"], user=request.user)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        else:
+            self.log_change(request, entry, history_message(change))
+            self.message_user(request, "Accepted: " + history_message(change), messages.SUCCESS)
+        return HttpResponseRedirect(request.path)
+
+
+def github_summary(entry):
+    """The repository's figures, when they were fetched, and each suggestion with an Accept button."""
+    repo = entry.github_repo if entry.pk else None
+    if repo is None:
+        return "Not a GitHub repository."
+    if repo.fetched_at is None:
+        return f"{repo}: not fetched yet (manage.py refresh_github)."
+    if repo.missing:
+        return format_html("{}: GitHub answered 404 (deleted or private) {} ago.", repo, timesince(repo.fetched_at))
+    facts = format_html(
+        "{}: ★ {} · {} forks · last push {} · {}{}{} · refreshed {} ago",
+        repo,
+        f"{repo.stars:,}" if repo.stars is not None else "?",
+        f"{repo.forks:,}" if repo.forks is not None else "?",
+        f"{repo.pushed_at:%Y-%m-%d}" if repo.pushed_at else "?",
+        repo.license or "no license",
+        " · archived" if repo.archived else "",
+        f" · renamed to {repo.moved_to}" if repo.moved_to else "",
+        timesince(repo.fetched_at),
+    )
+    rows = format_html_join(
+        "",
+        '<li>{}: {} (now: {}; {}) <button type="submit" name="_github_accept" value="{}">Accept</button></li>',
+        (
+            (
+                s.field.replace("_", " "),
+                s.value,
+                s.current if s.current not in (None, "") else "none",
+                s.reason,
+                s.field,
+            )
+            for s in entry_suggestions(entry)
+        ),
+    )
+    return format_html("{}<ul>{}</ul>", facts, rows) if rows else facts
 
 
 HISTORY_ROWS = 20

@@ -65,7 +65,7 @@ META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([a-zA-Z0-9_.:-]+)", re.I)
 
 @dataclass(frozen=True)
 class CheckLimits:
-    concurrency: int = 100
+    concurrency: int = 256
     per_host: int = 4
     host_delay: float = 0.25
     timeout: float = 15.0
