@@ -3,10 +3,8 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.admin.models import LogEntry
-
 from catalog.linkhealth.checker import Outcome
-from catalog.models import Entry
+from catalog.models import Change, Entry
 from catalog.services.linkhealth import record_checks
 
 CHANGELIST = "/admin/catalog/entry/"
@@ -14,7 +12,7 @@ CHANGELIST = "/admin/catalog/entry/"
 
 @pytest.fixture
 def curator(client, make):
-    client.force_login(make.staff("curator"))
+    client.force_login(make.staff("curator", username="carol"))
     return client
 
 
@@ -49,10 +47,12 @@ def test_apply_redirect_from_the_changelist_records_old_and_new_url(curator, mak
     assert "Moved 1 entry to their redirect target." in html
     entry.refresh_from_db()
     assert entry.url == "https://example.org/new"
-    log = LogEntry.objects.get(object_id=str(entry.pk))
-    assert log.change_message == (
-        "Link health (apply redirect): url: https://example.org/old → https://example.org/new; "
-        "link_state: redirected → ok"
+    change = Change.objects.get(entry=entry)
+    assert change.values == {"url": ["https://example.org/old", "https://example.org/new"]}
+    assert (change.source, change.note, change.user.username) == (
+        "bulk",
+        "Link: applied the permanent redirect",
+        "carol",
     )
 
 
@@ -63,6 +63,8 @@ def test_bulk_archived_copy_and_the_skipped_ones_are_named(curator, make):
     assert "Replaced 1 entry with an archived copy." in html
     assert "“Already archived”: This entry already links to an archived copy." in html
     assert Entry.objects.get(pk=dead.pk).url == "https://web.archive.org/web/https://gone.example.org/a"
+    assert Change.objects.get(entry=dead).values["url"][1] == "https://web.archive.org/web/https://gone.example.org/a"
+    assert not Change.objects.filter(entry=archived).exists()
 
 
 def test_checked_by_hand_and_unpublish(curator, make):
@@ -72,6 +74,7 @@ def test_checked_by_hand_and_unpublish(curator, make):
     act(curator, "unpublish", other)
     assert Entry.objects.get(pk=flaky.pk).link_state == "ok"
     assert Entry.objects.get(pk=other.pk).published is False
+    assert Change.objects.get(entry=other).values == {"published": [True, False]}
 
 
 def test_changelist_filters_by_link_state(curator, make):
@@ -119,9 +122,10 @@ def test_the_entry_page_shows_github_figures_and_accepts_a_suggestion(curator, g
     assert "maturity: legacy (now: emerging; archived on GitHub)" in html
     assert 'name="_github_accept" value="maturity"' in html
     response = curator.post(page, {"_github_accept": "maturity"}, follow=True)
-    assert "Accepted: Link health (accept suggestion): maturity: emerging → legacy" in response.content.decode()
+    assert "Accepted: GitHub: accepted a suggestion: maturity: emerging → legacy" in response.content.decode()
     assert list(github_entry.labels.values_list("slug", flat=True)) == ["legacy"]
-    assert LogEntry.objects.filter(object_id=str(github_entry.pk)).count() == 1
+    change = Change.objects.get(entry=github_entry)
+    assert (change.values, change.source) == ({"labels": [["EMERGING"], ["LEGACY"]]}, "admin")
 
 
 def test_a_stale_suggestion_is_refused_with_a_message(curator, github_entry):
@@ -140,3 +144,15 @@ def test_bulk_rename_and_maturity_from_github(curator, github_entry, make):
     )
     assert "“Not on GitHub”: GitHub has not reported a new name for this repository." in html
     assert Entry.objects.get(pk=github_entry.pk).url == "https://github.com/new-owner/thing"
+
+
+def test_the_dashboard_counts_link_problems_and_links_to_them(curator, make):
+    dead = make.entry(title="Dead one")
+    moved = make.entry(title="Moved one")
+    Entry.objects.filter(pk=dead.pk).update(link_state="dead")
+    Entry.objects.filter(pk=moved.pk).update(link_state="redirected")
+    html = curator.get("/admin/dashboard/").content.decode()
+    assert '<a href="/admin/catalog/entry/?gap=link_dead">1</a>' in html
+    assert '<a href="/admin/catalog/entry/?gap=link_redirected">1</a>' in html
+    listed = curator.get("/admin/catalog/entry/", {"gap": "link_dead"}).content.decode()
+    assert "Dead one" in listed and "Moved one" not in listed

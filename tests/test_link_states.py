@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from catalog.linkhealth.checker import Outcome
 from catalog.linkhealth.wayback import original_of_archived
-from catalog.models import Entry, LinkCheck, LinkHealth
+from catalog.models import Change, Entry, LinkCheck, LinkHealth
 from catalog.services.linkhealth import (
     link_action_bulk,
     link_apply_redirect,
@@ -117,6 +117,11 @@ def test_apply_redirect_moves_the_url(make):
     entry.refresh_from_db()
     assert (entry.url, entry.link_state) == ("https://example.org/new", "ok")
     assert change.changes["url"] == ("https://example.org/old", "https://example.org/new")
+    recorded = Change.objects.get(entry=entry)
+    assert (recorded.values, recorded.note) == (
+        {"url": ["https://example.org/old", "https://example.org/new"]},
+        "Link: applied the permanent redirect",
+    )
 
 
 def test_apply_redirect_refuses_without_a_redirect_and_changes_nothing(make):
@@ -127,6 +132,7 @@ def test_apply_redirect_refuses_without_a_redirect_and_changes_nothing(make):
     assert raised.value.code == "no_redirect"
     entry.refresh_from_db()
     assert entry.url == "https://example.org/here"
+    assert not Change.objects.filter(entry=entry).exists()
 
 
 def test_apply_redirect_refuses_a_url_another_entry_has(make):

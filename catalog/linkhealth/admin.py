@@ -9,9 +9,9 @@ from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from ..models import GitHubRepo, LinkCheckRun
+from ..models import Change, GitHubRepo, LinkCheckRun
 from ..services.github import entry_suggestions, github_accept_suggestion, github_apply_rename
-from ..services.linkhealth import link_action_bulk
+from ..services.linkhealth import NOTES, link_action_bulk
 
 ACTION_DONE = {
     "apply_redirect": "Moved {n} to their redirect target",
@@ -26,15 +26,13 @@ def _entries(n):
 
 
 def history_message(change):
-    """What the admin's history shows for one curator action: each field's old and new value."""
+    """One curator action in words: each field's old and new value (the history holds the same)."""
     values = "; ".join(f"{field}: {old!s} → {new!s}" for field, (old, new) in change.changes.items())
-    return f"Link health ({change.action.replace('_', ' ')}): {values}"
+    return f"{NOTES.get(change.action, change.action)}: {values}"
 
 
 def run_link_action(modeladmin, request, queryset, action):
     result = link_action_bulk(action=action, entries=list(queryset), user=request.user)
-    for change in result.done:
-        modeladmin.log_change(request, change.entry, history_message(change))
     if result.done:
         modeladmin.message_user(
             request, ACTION_DONE[action].format(n=_entries(len(result.done))) + ".", messages.SUCCESS
@@ -74,12 +72,11 @@ def _each(modeladmin, request, queryset, service, done_text, **kwargs):
         for entry in queryset:
             try:
                 with transaction.atomic():
-                    change = service(entry=entry, user=request.user, **kwargs)
+                    change = service(entry=entry, user=request.user, source=Change.Source.BULK, **kwargs)
             except ValidationError as exc:
                 skipped.append(f"“{entry.title}”: {' '.join(exc.messages)}")
             else:
                 done.append(change)
-                modeladmin.log_change(request, change.entry, history_message(change))
     if done:
         modeladmin.message_user(request, done_text.format(n=_entries(len(done))) + ".", messages.SUCCESS)
     if skipped:
@@ -146,7 +143,6 @@ class LinkHealthAdminMixin:
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
         else:
-            self.log_change(request, entry, history_message(change))
             self.message_user(request, "Accepted: " + history_message(change), messages.SUCCESS)
         return HttpResponseRedirect(request.path)
 

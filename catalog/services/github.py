@@ -11,7 +11,11 @@ from django.db import transaction
 
 from ..linkhealth.github import repo_key, repo_parts, store_answer, suggestions
 from ..models import Entry, GitHubRepo, Label, TaggedEntry
-from .linkhealth import LinkChange, _set_url
+from .linkhealth import NOTES, LinkChange, _set_url, recorded
+
+NOTES.update(
+    {"accept_suggestion": "GitHub: accepted a suggestion", "apply_rename": "GitHub: the repository's new name"}
+)
 
 MATURITY_GROUP = "maturity"
 
@@ -65,7 +69,7 @@ def entry_suggestions(entry):
     return suggestions(entry, entry.github_repo, maturity_slugs(entry))
 
 
-@transaction.atomic
+@recorded("accept_suggestion")
 def github_accept_suggestion(*, entry, field, user):
     """Apply one suggestion to the entry (the curator asked); ValidationError when there is none."""
     entry = Entry.objects.select_for_update().select_related("github_repo").get(pk=entry.pk)
@@ -89,7 +93,7 @@ def github_accept_suggestion(*, entry, field, user):
     return LinkChange(entry, "accept_suggestion", {field: (old, suggestion.value)})
 
 
-@transaction.atomic
+@recorded("apply_rename")
 def github_apply_rename(*, entry, user):
     """Point the entry at the repository's new owner/name after GitHub reported a rename."""
     entry = Entry.objects.select_for_update().select_related("github_repo").get(pk=entry.pk)

@@ -2,10 +2,12 @@
 
 `record_checks` stores a batch of checker outcomes (every check is kept) and
 moves each entry's `link_state`. The curator actions change an entry only
-when asked, one entry or many in one transaction, and return what changed
-(`LinkChange`: field, old value, new value) for the history record.
+when asked, one entry or many in one transaction; each is recorded in the
+entries' history (`catalog.services.history`, old and new values, who, which
+action) and returns what changed (`LinkChange`) for the admin's message.
 """
 
+import functools
 from collections import defaultdict
 from typing import NamedTuple
 
@@ -15,7 +17,8 @@ from django.utils import timezone
 
 from ..linkhealth.states import DeadPolicy, apply_check
 from ..linkhealth.wayback import archived_copy_url, is_archived_copy
-from ..models import Entry, LinkCheck, LinkHealth, LinkState
+from ..models import Change, Entry, LinkCheck, LinkHealth, LinkState
+from . import history
 
 
 class LinkChange(NamedTuple):
@@ -131,7 +134,38 @@ def _locked(entry):
     return Entry.objects.select_for_update().get(pk=entry.pk)
 
 
-@transaction.atomic
+NOTES = {
+    "apply_redirect": "Link: applied the permanent redirect",
+    "archived_copy": "Link: replaced with the archived copy",
+    "checked_by_hand": "Link: checked by hand, fine",
+    "unpublish": "Unpublished",
+}
+
+
+def actor_for(user, action, source=Change.Source.ADMIN):
+    """Who made a curator action, for the history: the user, the admin path, and the action's name."""
+    return history.Actor.person(user, source=source, note=NOTES.get(action, action.replace("_", " ")))
+
+
+def recorded(action):
+    """A curator action on one entry, run in one transaction and recorded in the entry's history.
+
+    The wrapped service takes `entry` and `user`, plus `source` (admin form or
+    bulk action) for the history record.
+    """
+
+    def wrap(service):
+        @functools.wraps(service)
+        def run(*, entry, user, source=Change.Source.ADMIN, **kwargs):
+            with transaction.atomic(), history.track(actor=actor_for(user, action, source), entries=[entry.pk]):
+                return service(entry=entry, user=user, **kwargs)
+
+        return run
+
+    return wrap
+
+
+@recorded("apply_redirect")
 def link_apply_redirect(*, entry, user):
     """Make the permanent redirect's target the entry's URL (the chain ended in a good answer)."""
     entry = _locked(entry)
@@ -148,7 +182,7 @@ def link_apply_redirect(*, entry, user):
     return LinkChange(entry, "apply_redirect", {"url": (old_url, target), "link_state": (old_state, entry.link_state)})
 
 
-@transaction.atomic
+@recorded("archived_copy")
 def link_use_archived_copy(*, entry, user):
     """Replace the entry's URL by its archived copy on the Wayback Machine; it is checked again next run."""
     entry = _locked(entry)
@@ -166,7 +200,7 @@ def link_use_archived_copy(*, entry, user):
     return LinkChange(entry, "archived_copy", {"url": (old_url, new_url), "link_state": (old_state, entry.link_state)})
 
 
-@transaction.atomic
+@recorded("checked_by_hand")
 def link_mark_fine(*, entry, user):
     """A curator checked the link by hand: ok until the URL changes, whatever the checker says."""
     entry = _locked(entry)
@@ -182,7 +216,7 @@ def link_mark_fine(*, entry, user):
     return LinkChange(entry, "checked_by_hand", {"link_state": (old_state, LinkState.OK)})
 
 
-@transaction.atomic
+@recorded("unpublish")
 def entry_unpublish(*, entry, user):
     """Hide the entry from readers; it stays in the admin and can be published again."""
     entry = _locked(entry)
@@ -213,7 +247,7 @@ def link_action_bulk(*, action, entries, user):
         for entry in entries:
             try:
                 with transaction.atomic():
-                    done.append(service(entry=entry, user=user))
+                    done.append(service(entry=entry, user=user, source=Change.Source.BULK))
             except ValidationError as exc:
                 skipped.append((entry, " ".join(exc.messages)))
     return BulkResult(done, skipped)

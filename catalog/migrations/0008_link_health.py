@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0005_import_record'),
+        ('catalog', '0007_entry_url_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
