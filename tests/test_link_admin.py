@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from catalog.linkhealth.checker import Outcome
 from catalog.models import Change, Entry
 from catalog.services.linkhealth import record_checks
