@@ -10,6 +10,11 @@ from ...models import Edition, Entry, LinkCheckRun, Topic
 from ...tasks import check_links_job
 
 
+def by_count(counter):
+    """Most frequent first, ties by name: the same summary for the same run."""
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+
+
 class Command(BaseCommand):
     help = (
         "Check entries' links concurrently and store each check. Safe to interrupt: "
@@ -81,11 +86,11 @@ class Command(BaseCommand):
             f"Run {report.run.pk}: checked {progress.done} links in {elapsed:.1f} s ({progress.rate():.0f}/s)."
         )
         if progress.results:
-            self.stdout.write("  results: " + ", ".join(f"{k} {v}" for k, v in progress.results.most_common()))
+            self.stdout.write("  results: " + ", ".join(f"{k} {v}" for k, v in by_count(progress.results)))
         if progress.errors:
-            self.stdout.write("  errors: " + ", ".join(f"{k} {v}" for k, v in progress.errors.most_common()))
+            self.stdout.write("  errors: " + ", ".join(f"{k} {v}" for k, v in by_count(progress.errors)))
         if report.moves:
-            moved = ", ".join(f"{old} → {new} {n}" for (old, new), n in report.transitions.most_common())
+            moved = ", ".join(f"{old} → {new} {n}" for (old, new), n in by_count(report.transitions))
             self.stdout.write(f"  state changes: {moved}")
         states = Entry.objects.values_list("link_state").annotate(n=Count("id")).order_by("-n")
         self.stdout.write("  catalog now: " + ", ".join(f"{state} {n}" for state, n in states))

@@ -41,7 +41,12 @@ class Command(BaseCommand):
             stream=self.stderr._out if options["verbosity"] else None,
             tty=sys.stderr.isatty(),
         )
-        outcomes = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.outcomes.most_common()) or "nothing"
+        outcomes = (
+            ", ".join(
+                f"{k.replace('_', ' ')} {v}" for k, v in sorted(report.outcomes.items(), key=lambda i: (-i[1], i[0]))
+            )
+            or "nothing"
+        )
         self.stdout.write(
             f"GitHub: {report.created} new repositories, {report.linked} entries (re)linked; "
             f"{client.requests} API requests: {outcomes}."
