@@ -72,7 +72,7 @@ def entry_suggestions(entry):
 @recorded("accept_suggestion")
 def github_accept_suggestion(*, entry, field, user):
     """Apply one suggestion to the entry (the curator asked); ValidationError when there is none."""
-    entry = Entry.objects.select_for_update().select_related("github_repo").get(pk=entry.pk)
+    entry = Entry.objects.select_for_update(of=("self",)).select_related("github_repo").get(pk=entry.pk)
     found = {s.field: s for s in entry_suggestions(entry)}
     if field not in found:
         raise ValidationError("There is no such suggestion for this entry any more.", code="no_suggestion")
@@ -96,7 +96,7 @@ def github_accept_suggestion(*, entry, field, user):
 @recorded("apply_rename")
 def github_apply_rename(*, entry, user):
     """Point the entry at the repository's new owner/name after GitHub reported a rename."""
-    entry = Entry.objects.select_for_update().select_related("github_repo").get(pk=entry.pk)
+    entry = Entry.objects.select_for_update(of=("self",)).select_related("github_repo").get(pk=entry.pk)
     repo, parts = entry.github_repo, repo_parts(entry.url)
     if repo is None or not repo.moved_to or parts is None:
         raise ValidationError("GitHub has not reported a new name for this repository.", code="no_rename")
