@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_entry_url_key'),
+        ('catalog', '0008_change_log'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
