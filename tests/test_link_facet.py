@@ -63,3 +63,17 @@ def test_random_filters_with_link_states_match_the_database(catalog, params, sta
         params = {**params, "link": states}
     check_against_database(catalog, params)
     assert len(database_ids(catalog, params)) == check_against_database(catalog, params).count
+
+
+def test_the_index_follows_a_state_change_and_an_unpublish(catalog):
+    before = browse(catalog, {}).count
+    alive = Entry.objects.filter(published=True).exclude(link_state="dead").order_by("id")
+    first, second = alive[0], alive[1]
+    Entry.objects.filter(pk=first.pk).update(link_state="dead")
+    Entry.objects.filter(pk=second.pk).update(published=False)
+    index = facet_index.get_index()
+    assert index is not catalog
+    result = check_against_database(index, {})
+    assert result.count == before - 2
+    assert first.pk in database_ids(index, {"link": ["dead"]})
+    assert first.pk in {e.id for e in browse(index, {"link": ["dead"]}).entries}
