@@ -18,4 +18,6 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self):
+        from . import checks  # noqa: F401 - registers the deployment checks
+
         post_migrate.connect(reinstall_database_sync, sender=self, dispatch_uid="catalog-database-sync")

@@ -21,12 +21,21 @@ logger = logging.getLogger(__name__)
 
 
 def client_address(request):
-    """The client's address; an IPv6 client counts as its /64 network (one host's usual share)."""
+    """The client's address; an IPv6 client counts as its /64 network (one host's usual share).
+
+    Behind TRUSTED_PROXY_COUNT proxies that each append what they saw to
+    X-Forwarded-For, the client is the entry that many places from the end:
+    what the first of our proxies saw. Entries before it are the client's own
+    say. A header shorter than that (a request that did not pass all our
+    proxies) falls back to REMOTE_ADDR. Used by the submission rate limit and
+    the admin login throttle (settings.AXES_CLIENT_IP_CALLABLE).
+    """
     address = request.META.get("REMOTE_ADDR", "")
-    if settings.CLIENT_IP_FROM_X_FORWARDED_FOR:
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
         forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if forwarded:
-            address = forwarded[-1]  # what our proxy saw; earlier ones are the client's say
+        if len(forwarded) >= proxies:
+            address = forwarded[-proxies]
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
