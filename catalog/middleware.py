@@ -1,6 +1,7 @@
 """Middleware: the page cache keyed by the catalog's data version, and the body
 limit of the public form."""
 
+import functools
 import hashlib
 import logging
 import threading
@@ -13,8 +14,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.module_loading import import_string
 
-from . import browse, filters
-from .facets import current_version
+from . import browse, facets, filters
+from .facet_index import current_version
 from .models import LabelGroup
 
 logger = logging.getLogger(__name__)
@@ -29,15 +30,20 @@ _groups_lock = threading.Lock()
 _groups = ("", frozenset())  # (data version, the label groups' parameter names)
 
 
+@functools.cache
+def _fixed_parameters():
+    return frozenset({"label", "not_label", *facets.fixed_parameters(), *filters.RESERVED, *browse.ALIASES})
+
+
 def browse_parameters(version):
     """The names of every parameter a browse or topic page reads, for this data version:
-    the FilterSet's, the list options, the old aliases and one per label group."""
+    the facets', the list options, the old aliases and one per label group."""
     global _groups
     with _groups_lock:
         if _groups[0] != version:
             _groups = (version, frozenset(LabelGroup.objects.values_list("slug", flat=True)))
         groups = _groups[1]
-    return set(filters.BrowseFilterSet.base_filters) | filters.RESERVED | set(browse.ALIASES) | groups
+    return _fixed_parameters() | groups
 
 
 def _personal_session(request):
