@@ -44,6 +44,10 @@ reset: $(VENV)/.deps-runtime .env
 run: db
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# The production stack on this machine over plain http (gunicorn behind nginx when installed).
+serve: $(VENV)/.deps-runtime .env
+	$(PY) deploy/serve.py --port $(PORT)
+
 test: $(VENV)/.deps-dev node_modules/axe-core/axe.min.js db
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -165,6 +165,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# How many processes serve the site (gunicorn reads it too: deploy/gunicorn.conf.py).
+# The memory cache is per process: with more than one, REDIS_URL is required
+# (`check --deploy` says so), since the rate limit and one-time forms live there.
+WEB_CONCURRENCY = int(os.environ.get("WEB_CONCURRENCY") or 2)
+
 # Seconds a browse or topic page stays in the cache; the key holds the
 # catalog's data version, so writes are seen at once. 0 turns it off.
 # Off by default in debug mode, where templates change under a running server.
