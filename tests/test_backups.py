@@ -151,3 +151,14 @@ def test_backup_never_overwrites_a_file(databases, tmp_path):
     result = manage(source, "backup", str(path), check=False)
     assert result.returncode == 1 and "exists already" in result.stderr
     assert path.read_bytes() == b"yesterday's backup"
+
+
+def test_a_folder_gets_a_dated_backup(databases, tmp_path):
+    source, _ = databases
+    seeded(source)
+    folder = tmp_path / "nightly"
+    folder.mkdir()
+    out = manage(source, "backup", str(folder)).stdout
+    [written] = list(folder.iterdir())
+    assert written.name.startswith("meshportal-") and written.suffix in (".sqlite3", ".dump")
+    assert f"Backup written: {written}" in out

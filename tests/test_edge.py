@@ -156,6 +156,14 @@ def test_the_client_address_trusts_exactly_n_proxies(settings, count, forwarded,
     assert client_address(request_from("127.0.0.1", forwarded)) == expected
 
 
+def test_the_lockout_counts_an_ipv6_client_by_its_slash_64(client, admin_user, settings):
+    for n in range(5):
+        sign_in(client, "wrong", addr=f"2001:db8:1:2::{n + 1}")
+    assert sign_in(client, PASSWORD, addr="2001:db8:1:2::beef").status_code == 429
+    assert AccessAttempt.objects.get().ip_address == "2001:db8:1:2::"
+    assert sign_in(client, PASSWORD, addr="2001:db8:1:3::1").status_code == 302
+
+
 # /submit/: bodies refused before they are read.
 
 
