@@ -251,12 +251,15 @@ def load_rows():
                     "id", "slug", "title", "topic_id", "parent_id"
                 )
             ],
-            groups=list(LabelGroup.objects.order_by("position", "id").values_list("slug", "name")),
+            # Labels of internal groups are for curators only: no facet, no filter.
+            groups=list(
+                LabelGroup.objects.filter(internal=False).order_by("position", "id").values_list("slug", "name")
+            ),
             labels=[
                 LabelRow(*r)
-                for r in Label.objects.order_by("group__position", "position", "name").values_list(
-                    "id", "slug", "name", "group__slug"
-                )
+                for r in Label.objects.exclude(group__internal=True)
+                .order_by("group__position", "position", "name")
+                .values_list("id", "slug", "name", "group__slug")
             ],
             # The large tables through a plain cursor: the ORM's row objects cost more than the query.
             # (Table names come from the models, never from input.)
@@ -396,7 +399,7 @@ class IndexBuilder:
         index.label_group = [lb.group for lb in rows.labels]
         label_ids = np.array([lb.id for lb in rows.labels], dtype=np.int64)
         order = np.argsort(label_ids)
-        tagged = rows.tagged
+        tagged = rows.tagged[np.isin(rows.tagged[:, 1], label_ids)]  # without internal labels
         codes = order[np.searchsorted(label_ids[order], tagged[:, 1])] if len(tagged) else tagged[:, 1]
         index.columns["label"] = Pairs(self.positions(tagged[:, 0]), codes, values, self.size)
 
@@ -480,9 +483,13 @@ class SqlChoices:
 
     def __init__(self):
         labels = list(
-            Label.objects.order_by("group__position", "position", "name").values_list("slug", "name", "group__slug")
+            Label.objects.exclude(group__internal=True)
+            .order_by("group__position", "position", "name")
+            .values_list("slug", "name", "group__slug")
         )
-        self.groups = list(LabelGroup.objects.order_by("position", "id").values_list("slug", "name"))
+        self.groups = list(
+            LabelGroup.objects.filter(internal=False).order_by("position", "id").values_list("slug", "name")
+        )
         self.label_group = [group for _, _, group in labels]
         label = SimpleNamespace(values=Values([slug for slug, _, _ in labels], [name for _, name, _ in labels]))
         anything = SimpleNamespace(values=SimpleNamespace(position=AnyKey()))

@@ -6,7 +6,7 @@ catalog, and returns plain objects that templates only loop over.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.urls import reverse
 
 from . import tree
@@ -110,7 +110,33 @@ def entry_listings(entry):
 
 
 def newest_entries(limit=8):
-    return Entry.objects.with_card_data().order_by("-created_at", "-year", "-id")[:limit]
+    """The entries added last (not the newest publication years); undated ones never first."""
+    return Entry.objects.with_card_data().order_by("-created_at", F("year").desc(nulls_last=True), "-id")[:limit]
+
+
+def recently_added(topic=None):
+    """Entries by when they were added to the catalog, newest first; on `topic` (any
+    edition of its slug) when given. Undated entries never sort first."""
+    entries = Entry.objects.with_card_data()
+    if topic is not None:
+        entries = entries.filter(placements__section__topic__slug=topic).distinct()
+    return entries.order_by("-created_at", F("year").desc(nulls_last=True), "-id")
+
+
+def where_listed(entries):
+    """{entry id: [(topic, "Section › Subsection")]} for a page of entries: three queries."""
+    placements = list(
+        Placement.objects.filter(entry__in=entries)
+        .select_related("section__topic__edition")
+        .order_by("section__topic__edition__position", "section__topic__title", "section__position")
+    )
+    paths = Section.objects.filter(pk__in={p.section_id for p in placements}).paths() if placements else {}
+    listed = {}
+    for p in placements:
+        topic = p.section.topic
+        inside = paths[p.section_id].split(" › ", 2)[-1]  # the path below edition and topic
+        listed.setdefault(p.entry_id, []).append((topic, inside, p.section.get_absolute_url()))
+    return listed
 
 
 def topics_with_counts_prefetch():

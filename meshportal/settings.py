@@ -47,7 +47,7 @@ if not ALLOWED_HOSTS and not DEBUG:
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "catalog.apps.CuratorAdminConfig",  # django.contrib.admin with the curators' dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
