@@ -64,6 +64,7 @@ def test_every_reader_page_has_a_strict_policy_and_no_inline_code(client, seed):
         "/labels/",
         f"/labels/{label.slug}/",
         "/submit/",
+        "/new/",
         "/no-such-page/",
     ]:
         response = client.get(url)
@@ -71,19 +72,37 @@ def test_every_reader_page_has_a_strict_policy_and_no_inline_code(client, seed):
         assert_strict_csp(response)
 
 
-def test_the_admin_has_the_same_policy_and_no_inline_code(client, seed, admin_user):
+def test_the_admin_has_the_same_policy_and_no_inline_code(client, seed, admin_user, make):
+    from catalog.models import Entry
+
     assert_strict_csp(client.get("/admin/login/"))
     client.force_login(admin_user)
+    entry, submission = Entry.objects.first(), make.submission()
     for url in [
         "/admin/",
+        "/admin/dashboard/",
         "/admin/catalog/entry/",
         "/admin/catalog/entry/add/",
+        f"/admin/catalog/entry/{entry.pk}/change/",
+        f"/admin/catalog/entry/{entry.pk}/history/",
         "/admin/catalog/topic/",
         "/admin/catalog/submission/",
+        f"/admin/catalog/submission/{submission.pk}/change/",
     ]:
         response = client.get(url)
         assert response.status_code == 200, url
         assert_strict_csp(response)
+
+
+def test_no_template_holds_inline_script_style_or_handlers():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    for template in (Path(settings.BASE_DIR) / "templates").rglob("*.html"):
+        html = template.read_text()
+        for pattern in (INLINE_SCRIPT, INLINE_STYLE, JS_HANDLER):
+            assert not pattern.search(html), f"{template}: {pattern.search(html).group(0)}"
 
 
 # Admin sign-in throttling.
