@@ -4,6 +4,7 @@ limit of the public form."""
 import functools
 import hashlib
 import logging
+import re
 import threading
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import render
 from django.utils.module_loading import import_string
 
@@ -22,7 +24,17 @@ logger = logging.getLogger(__name__)
 
 CACHED_PATHS = ("/browse/", "/topics/")
 # Headers a cached page is served with; cookies are never cached.
-KEPT_HEADERS = {"Content-Type", "Content-Disposition", "X-Frame-Options", "Content-Language", "Vary"}
+KEPT_HEADERS = {
+    "Content-Type",
+    "Content-Disposition",
+    "X-Frame-Options",
+    "Content-Language",
+    "Vary",
+    "Content-Encoding",
+}
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+# Compresses a page before it is stored, so a hit is not compressed again each time.
+_gzip = GZipMiddleware(lambda request: None)
 # The session keys of a reader who is signed in or has a message waiting.
 PERSONAL_SESSION_KEYS = (SESSION_KEY, "_messages")
 
@@ -65,7 +77,8 @@ class PageCacheMiddleware:
     The key holds the release, the catalog's data version (a new one after
     every write, set by database triggers), the scheme, the host, the path and
     the sorted query parameters, so a cached page is never stale and links
-    built for one host are never served to another. A request with a
+    built for one host are never served to another; pages for clients that
+    accept gzip are stored compressed (a second entry). A request with a
     parameter no page reads is served uncached (it would only fill the
     cache). Placed before the session, CSRF and auth middleware, a hit costs
     one small query and a cache read (two with a session cookie, to tell a
@@ -85,7 +98,8 @@ class PageCacheMiddleware:
         query = sorted(request.GET.lists())
         if any(name not in browse_parameters(version) for name, _ in query):
             return None
-        parts = [settings.MESHPORTAL_RELEASE, version, request.scheme, host, request.path, repr(query)]
+        gzip = bool(ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")))
+        parts = [settings.MESHPORTAL_RELEASE, version, request.scheme, host, request.path, repr(query), gzip]
         return "page:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
     def __call__(self, request):
@@ -116,6 +130,7 @@ class PageCacheMiddleware:
             return response
         response = self.get_response(request)
         if response.status_code == 200 and not response.streaming and not response.cookies:
+            response = _gzip.process_response(request, response)  # for a client that accepts it
             headers = {name: value for name, value in response.items() if name in KEPT_HEADERS}
             try:
                 cache.set(key, (response.content, headers), seconds)

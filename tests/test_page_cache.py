@@ -93,10 +93,24 @@ def test_a_cache_outage_serves_the_page_uncached(client, seed, settings, caplog)
     ],
 )
 def test_pages_go_out_compressed_to_clients_that_accept_it(client, cached, url, kind):
-    for _ in range(2):  # a miss, then a hit
+    for _ in range(2):  # a miss, then (on cached pages) a hit stored compressed
         response = client.get(url, HTTP_ACCEPT_ENCODING="gzip, br")
         assert response.status_code == 200 and response["Content-Type"].startswith(kind)
         assert response["Content-Encoding"] == "gzip" and "Accept-Encoding" in response["Vary"]
         plain = gzip.decompress(response.content)
         assert len(response.content) * 2 < len(plain)
     assert "Content-Encoding" not in client.get(url).headers
+
+
+def test_a_cached_page_is_stored_compressed_once(client, cached, django_assert_max_num_queries, monkeypatch):
+    from django.middleware import gzip as django_gzip
+
+    assert not is_hit(client, django_assert_max_num_queries, "/topics/istio/", HTTP_ACCEPT_ENCODING="gzip")[0]
+    calls, original = [], django_gzip.compress_string
+    monkeypatch.setattr(django_gzip, "compress_string", lambda *a, **k: calls.append(1) or original(*a, **k))
+    hit, response = is_hit(client, django_assert_max_num_queries, "/topics/istio/", HTTP_ACCEPT_ENCODING="gzip")
+    assert hit and calls == [] and response["Content-Encoding"] == "gzip"
+    assert b"Istio - Service Mesh" in gzip.decompress(response.content)
+    # A client that does not accept gzip gets its own plain entry.
+    plain = client.get("/topics/istio/")
+    assert "Content-Encoding" not in plain.headers and b"Istio - Service Mesh" in plain.content
