@@ -268,9 +268,9 @@ class Browser:
         """The matching entries in order, their count and the facet panels, from the index."""
         index = self.index
         criteria = self.criteria(cleaned)
-        always = []
+        always = [index.published]  # unpublished entries are in no list
         # The masks that are not facets, by name, for the "remove this filter" counts.
-        self.masks = {}
+        self.masks = {"published": index.published & index.alive}
         if self.scope is not None:
             always.append(index.topic_id.mask([self.scope.pk]))
             self.masks["scope"] = always[-1]
@@ -298,7 +298,7 @@ class Browser:
             panels=panels,
             chips=self.chips(selection, panels, cleaned) if fmt is None else [],
             matching_ids=index.ids[selection.matches].tolist() if self.scope is not None else [],
-            unfiltered_count=int(self.masks["scope"].sum()) if self.scope is not None else index.size,
+            unfiltered_count=int((self.masks["published"] & self.masks.get("scope", True)).sum()),
         )
 
     def panels(self, selection, criteria, fmt):

@@ -8,11 +8,17 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max
 from django.db.models.functions import Lower, TruncMonth
 
+from .linkhealth.models import LinkState
 from .models import Edition, Entry, Label, Placement
 
 TOP_LANGUAGES = 10
 MAX_TOPICS = 20
 MATURITY_GROUP = "maturity"
+
+
+def _placements():
+    """Placements of the entries reader lists show."""
+    return Placement.objects.filter(entry__in=Entry.objects.listed())
 
 
 @dataclass
@@ -32,7 +38,8 @@ def entries_per_year():
     """Distinct entries per year in each edition (an entry listed in both counts in both)."""
     editions = list(Edition.objects.order_by("position", "id").values_list("slug", "name"))
     rows = (
-        Placement.objects.values("section__topic__edition__slug", "entry__year")
+        _placements()
+        .values("section__topic__edition__slug", "entry__year")
         .annotate(n=Count("entry", distinct=True))
         .order_by()
     )
@@ -61,12 +68,14 @@ def maturity_per_topic():
         Label.objects.filter(group__slug=MATURITY_GROUP).order_by("position", "name").values_list("slug", "name")
     )
     totals = (
-        Placement.objects.values("section__topic_id", "section__topic__title", "section__topic__edition__name")
+        _placements()
+        .values("section__topic_id", "section__topic__title", "section__topic__edition__name")
         .annotate(n=Count("entry", distinct=True))
         .order_by("-n", "section__topic__title")
     )
     tiered = (
-        Placement.objects.filter(entry__tagged_items__tag__group__slug=MATURITY_GROUP)
+        _placements()
+        .filter(entry__tagged_items__tag__group__slug=MATURITY_GROUP)
         .values("section__topic_id", "entry__tagged_items__tag__slug")
         .annotate(n=Count("entry", distinct=True))
         .order_by()
@@ -97,7 +106,8 @@ def maturity_per_topic():
 def top_languages():
     """The main languages of GitHub projects, most frequent first (spellings merged)."""
     rows = list(
-        Entry.objects.exclude(language="")
+        Entry.objects.listed()
+        .exclude(language="")
         .annotate(key=Lower("language"))
         .values("key")
         .annotate(n=Count("id"), spelling=Max("language"))
@@ -111,7 +121,11 @@ def top_languages():
 def growth_per_month():
     """Entries added per month, with the running total."""
     rows = (
-        Entry.objects.annotate(month=TruncMonth("created_at")).values("month").annotate(n=Count("id")).order_by("month")
+        Entry.objects.listed()
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(n=Count("id"))
+        .order_by("month")
     )
     table, total = [], 0
     for row in rows:
@@ -120,11 +134,19 @@ def growth_per_month():
     return Table("growth", "Entries added per month", ["Month", "Added", "Total"], table)
 
 
+def link_status():
+    """How the published entries' links fared at their last check (dead ones are left out of lists)."""
+    counts = dict(Entry.objects.visible().values_list("link_state").annotate(n=Count("id")).order_by())
+    rows = [[label, counts.get(value, 0)] for value, label in LinkState.choices if counts.get(value)]
+    return Table("links", "Link status", ["State", "Entries"], rows, keys=[v for v, _ in LinkState.choices])
+
+
 STATISTICS = {
     "years": entries_per_year,
     "maturity": maturity_per_topic,
     "languages": top_languages,
     "growth": growth_per_month,
+    "links": link_status,
 }
 
 

@@ -146,7 +146,7 @@ def topic(request, slug, edition=None):
 
 
 def entry(request, pk):
-    item = get_object_or_404(Entry.objects.with_card_data(), pk=pk)
+    item = get_object_or_404(Entry.objects.visible().with_card_data(), pk=pk)
     listings = pages.entry_listings(item)
     if request.GET.get("format") == "json":
         return formats.entry_detail(item, listings, request)
@@ -155,7 +155,7 @@ def entry(request, pk):
 
 def label(request, slug):
     item = get_object_or_404(Label.objects.select_related("group").exclude(group__internal=True), slug=slug)
-    entries = Entry.objects.filter(tagged_items__tag=item).with_card_data().order_by("-year", "title", "id")
+    entries = Entry.objects.listed().filter(tagged_items__tag=item).with_card_data().order_by("-year", "title", "id")
     page = Paginator(entries, LABEL_PAGE_SIZE).get_page(request.GET.get("page"))
     fmt = request.GET.get("format")
     if fmt in FORMATS:
@@ -191,7 +191,7 @@ def _stat_chart(table):
         series = charts.series_of(table, [f"tier-{key}" for key in table.keys])
         chart = charts.rows(table.slug, table.title, [r[0] for r in table.rows], series)
         chart.summary = f"{len(table.rows)} topics, each bar split by maturity tier."
-    elif table.slug == "languages":
+    elif table.slug in ("languages", "links"):
         chart = charts.rows(table.slug, table.title, [r[0] for r in table.rows], charts.series_of(table, ["series-0"]))
         chart.summary = f"{len(table.rows)} languages. " + charts.largest(table)
     else:

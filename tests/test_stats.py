@@ -22,7 +22,8 @@ def test_nice_ceiling():
 def test_stats_numbers_are_the_catalog_numbers(client, catalog_fixtures, django_assert_max_num_queries):
     with django_assert_max_num_queries(8):
         data = client.get("/stats/?format=json").json()
-    assert set(data) == {"years", "maturity", "languages", "growth"}
+    assert set(data) == {"years", "maturity", "languages", "growth", "links"}
+    assert sum(n for _, n in data["links"]["rows"]) == Entry.objects.visible().count()
 
     years = data["years"]
     assert years["columns"] == ["Year", "V2 Elite", "V1 Historical Archive"]
