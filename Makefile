@@ -46,7 +46,7 @@ lint: $(VENV)/.deps-dev
 	$(VENV)/bin/ruff format --check .
 	$(SETUP_ENV) $(PY) manage.py makemigrations --check --dry-run
 
-# Times the import of the whole V1 archive (needs ../shared); see bench/import_v1.py.
+# Times the import of the whole V1 archive (data/nubenetes); see bench/import_v1.py.
 bench: $(VENV)/.deps-runtime
 	$(PY) bench/import_v1.py $(BENCH_ARGS)
 

@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from .duplicates import possible_duplicates
 from .forms import ApproveForm, RejectForm
-from .models import Dimension, Edition, Entry, Label, LabelGroup, Placement, Section, Submission, Topic
+from .models import Dimension, Edition, Entry, Label, LabelGroup, Placement, Redirect, Section, Submission, Topic
+from .services.redirects import topic_renamed
 from .services.submissions import submission_approve, submission_reject
 
 
@@ -56,6 +57,20 @@ class TopicAdmin(admin.ModelAdmin):
     @admin.display(description="entries", ordering="entry_count")
     def entry_count(self, obj):
         return obj.entry_count
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "slug" in form.changed_data:
+            topic_renamed(topic=obj, old_slug=form.initial["slug"])  # the old address keeps working
+
+
+@admin.register(Redirect)
+class RedirectAdmin(admin.ModelAdmin):
+    list_display = ["old_path", "topic", "source", "created_at"]
+    list_filter = ["source", "topic__edition"]
+    list_select_related = ["topic__edition"]
+    search_fields = ["old_path", "topic__title", "topic__slug"]
+    autocomplete_fields = ["topic"]
 
 
 @admin.register(Section)

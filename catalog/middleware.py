@@ -4,7 +4,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 
 from .facets import current_version
 
@@ -53,3 +53,23 @@ class PageCacheMiddleware:
             headers = {name: value for name, value in response.items() if name in KEPT_HEADERS}
             cache.set(key, (response.content, headers), seconds)
         return response
+
+
+class OldAddressMiddleware:
+    """Answer a page that is not found with a permanent redirect when its path has a
+    Redirect record (the Nubenetes addresses, renamed topics). Costs nothing on
+    pages that exist: only a 404 is looked up."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 404 or request.method not in ("GET", "HEAD"):
+            return response
+        from .models import Redirect  # the app registry is ready by the first request
+
+        redirect = Redirect.objects.select_related("topic__edition").filter(old_path=request.path).first()
+        if redirect is None:
+            return response
+        return HttpResponsePermanentRedirect(redirect.get_absolute_url())

@@ -28,6 +28,26 @@ class SectionNode:
         return min(self.depth + 1, MAX_HEADING_LEVEL)
 
 
+class Listing:
+    """An entry as one page lists it: the page's own words over the entry's facts.
+
+    Templates use it like an entry (`_entry_card.html`): `title` and
+    `description` are the listing's when it has its own, everything else is
+    the entry's.
+    """
+
+    __slots__ = ("entry", "placement", "title", "description")
+
+    def __init__(self, placement):
+        self.placement = placement
+        self.entry = placement.entry
+        self.title = placement.title or self.entry.title
+        self.description = placement.description or self.entry.description
+
+    def __getattr__(self, name):
+        return getattr(self.entry, name)
+
+
 @dataclass
 class EditionLink:
     edition: Edition
@@ -69,7 +89,7 @@ def topic_outline(topic, only=None):
             roots.append(node)
     for placement in Placement.objects.for_topic(topic):
         if only is None or placement.entry_id in only:
-            nodes[placement.section_id].entries.append(placement.entry)
+            nodes[placement.section_id].entries.append(Listing(placement))
 
     def finish(node_list, depth):
         total = 0
@@ -85,6 +105,24 @@ def topic_outline(topic, only=None):
     return roots
 
 
+def use_listing_words(topic, entries):
+    """Give `entries` (Entry rows of a topic's export) the topic's own words for them:
+    those of each entry's first listing on the page. One query; nothing is saved."""
+    ids = [entry.pk for entry in entries]
+    words = {}
+    rows = (
+        Placement.objects.filter(section__topic=topic, entry_id__in=ids)
+        .order_by("section__position", "section_id", "position")
+        .values_list("entry_id", "title", "description")
+    )
+    for entry_id, title, description in rows:
+        words.setdefault(entry_id, (title, description))
+    for entry in entries:
+        title, description = words.get(entry.pk, ("", ""))
+        entry.title = title or entry.title
+        entry.description = description or entry.description
+
+
 def prune(nodes):
     """The nodes that hold an entry, themselves or below."""
     kept = []
@@ -96,7 +134,8 @@ def prune(nodes):
 
 
 def entry_listings(entry):
-    """Where an entry is listed: [(topic, [section titles from the top], section)]."""
+    """Where an entry is listed: [(topic, [section titles from the top], section, placement)];
+    the placement carries that page's wording."""
     placements = list(
         Placement.objects.filter(entry=entry)
         .select_related("section__topic__edition")
@@ -112,7 +151,7 @@ def entry_listings(entry):
         while current is not None and current not in path:
             path.append(current)
             current = parents.get(current)
-        listings.append((p.section.topic, [titles[i] for i in reversed(path)], p.section))
+        listings.append((p.section.topic, [titles[i] for i in reversed(path)], p.section, p))
     return listings
 
 

@@ -109,6 +109,8 @@ def topic(request, slug, edition=None):
         result, moved = _browse(request, path=request.path, scope=page, with_entries=False)
         if moved:
             return redirect(moved)
+        if request.GET.get("format") in FORMATS:
+            pages.use_listing_words(page, result.entries)  # the page's exports in the page's words
         response = _format_response(request, result, title=f"meshportal: {page.title}", filename=f"meshportal-{slug}")
         if response:
             return response

@@ -1,6 +1,6 @@
 """The real Nubenetes corpus: the whole V1 archive, the seed's protection, the committed fixture.
 
-Skipped with a reason when ../shared is absent.
+The corpus is vendored in data/nubenetes: these tests run on any clone.
 """
 
 import html
@@ -18,9 +18,7 @@ from catalog.markdown_import import read_page
 from catalog.models import Entry, Placement, Topic, validate_http_url
 from catalog.services.imports import import_pages
 
-from .conftest import CORPUS, needs_corpus
-
-pytestmark = needs_corpus
+from .conftest import CORPUS
 
 # -- an independent count of the entries of a folder of markdown ----------------------------
 #
@@ -201,7 +199,7 @@ def test_the_committed_networking_fixture_is_what_the_builder_makes(tmp_path, db
     call_command("build_corpus_fixture", str(CORPUS), out=tmp_path, stdout=io.StringIO())
     committed = json.loads((settings.BASE_DIR / "fixtures" / "networking.json").read_text(encoding="utf-8"))
     assert json.loads((tmp_path / "networking.json").read_text(encoding="utf-8")) == committed, (
-        "fixtures/networking.json is stale: run manage.py build_corpus_fixture ../shared/corpus/nubenetes"
+        "fixtures/networking.json is stale: run manage.py build_corpus_fixture"
     )
     # The builder leaves the database as it was.
     assert not Entry.objects.exists()

@@ -57,7 +57,9 @@ def snapshot():
         ),
         "labels": sorted(TaggedEntry.objects.values_list("content_object__url", "tag__name")),
         "placements": sorted(
-            Placement.objects.values_list("section__topic__slug", "section__slug", "entry__url", "position")
+            Placement.objects.values_list(
+                "section__topic__slug", "section__slug", "entry__url", "position", "title", "description"
+            )
         ),
     }
 
@@ -535,14 +537,16 @@ def test_a_newer_page_updates_adds_and_reports_what_disappeared(tmp_path, editio
         """,
     )
     out = run_import(path)
-    assert Entry.objects.get(url="https://istio.io").title == "Istio.io"
-    assert Entry.objects.get(url="https://istio.io").description == "The service mesh."
+    # The page's new words are its listing's; the entry keeps the name it was created with.
+    listing = Placement.objects.get(entry__url="https://istio.io", section__slug="docs")
+    assert (listing.title, listing.description) == ("Istio.io", "The service mesh.")
+    assert Entry.objects.get(url="https://istio.io").title == "Istio"
     assert Section.objects.get(slug="tools-tracing").parent.slug == "tools"
     # The link that left the page keeps its entry and its placement, and is reported.
     assert Placement.objects.filter(entry__url="https://istiobyexample.dev").count() == 1
     assert "gone from their pages: 1 placements (kept; --prune removes them)" in out
     assert "servicemesh / Docs: https://istiobyexample.dev" in out
-    assert "  entries            1        1          2" in out
+    assert "  entries            1        0          3" in out
     # Linkerd moved up one place: its placement follows the page.
     assert Placement.objects.get(entry__url="https://linkerd.io").position == 2
 
@@ -556,7 +560,7 @@ def test_a_newer_page_updates_adds_and_reports_what_disappeared(tmp_path, editio
 def test_curator_edits_are_reported_and_kept_with_the_flag(tmp_path, editions):
     path = write(tmp_path, "servicemesh.md", PAGE_A)
     run_import(path)
-    Entry.objects.filter(url="https://istio.io").update(title="Istio (curated)")
+    Placement.objects.filter(entry__url="https://istio.io").update(title="Istio (curated)")
     Entry.objects.get(url="https://istio.io").labels.clear()
     Section.objects.filter(slug="tools").update(title="Tooling")
 
@@ -564,7 +568,7 @@ def test_curator_edits_are_reported_and_kept_with_the_flag(tmp_path, editions):
     out = run_import(path, dry_run=True)
     assert snapshot() == before
     assert "curator values the markdown differs from: 3, would be overwritten; --keep-curator-values keeps them" in out
-    assert "entry https://istio.io: title 'Istio (curated)' -> 'Istio'" in out
+    assert "listing of https://istio.io in servicemesh#docs: title 'Istio (curated)' -> 'Istio'" in out
     assert "entry https://istio.io: labels [] -> ['GUIDE']" in out
     assert "section servicemesh#tools: title 'Tooling' -> 'Tools'" in out
 
@@ -575,7 +579,7 @@ def test_curator_edits_are_reported_and_kept_with_the_flag(tmp_path, editions):
     out = run_import(path)
     assert "3, overwritten" in out
     istio = Entry.objects.get(url="https://istio.io")
-    assert istio.title == "Istio" and set(istio.labels.names()) == {"GUIDE"}
+    assert Placement.objects.get(entry=istio).shown_title == "Istio" and set(istio.labels.names()) == {"GUIDE"}
     assert Section.objects.get(slug="tools").title == "Tools"
 
 
