@@ -39,9 +39,9 @@ def label_marker(name):
 
 def entry_line(entry, title=None, description=None):
     """One list item with the entry's link, metadata, labels and description;
-    `title` and `description` are a listing's own words (default: the entry's)."""
-    title = title or entry.title
-    description = description or entry.description
+    `title` and `description` are a listing's own words (None: the entry's)."""
+    title = entry.title if title is None else title
+    description = entry.description if description is None else description
     title = escape(title) + (" 🌟" if entry.featured else "")
     parts = [f"[{title}]({link_target(entry.url)})"]
     if entry.year:

@@ -399,18 +399,21 @@ class Placement(models.Model):
 
     The entry holds the shared facts (URL, year, stars, language, labels,
     rating); the words a page uses to list it are the listing's own: its
-    title and description there, blank where they are the entry's. So each
-    page keeps its wording, and importing one edition never changes
-    another's text.
+    title and description there (an empty description when the page gives
+    none). NULL means the listing uses the entry's words (the seed's and
+    hand-made listings). So each page keeps its wording, and importing one
+    edition never changes another's text.
     """
 
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="placements")
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="placements")
     position = models.PositiveIntegerField(default=0, help_text="Order among entries of the same year.")
-    title = models.CharField(
-        max_length=500, blank=True, help_text="This page's title for the link; blank: the entry's."
+    title = models.CharField(  # noqa: DJ001 - NULL (the entry's words) differs from "" here
+        max_length=500, null=True, blank=True, help_text="This page's title for the link; empty: the entry's."
     )
-    description = models.TextField(blank=True, help_text="This page's description of the link; blank: the entry's.")
+    description = models.TextField(  # noqa: DJ001 - NULL (the entry's words) differs from "" (none on this page)
+        null=True, blank=True, help_text="This page's description of the link; empty: the entry's."
+    )
     import_record = import_record_field()
 
     natural_key_lookups = ("section__topic__edition__slug", "section__topic__slug", "section__slug", "entry__url")
@@ -426,11 +429,12 @@ class Placement(models.Model):
 
     @property
     def shown_title(self):
-        return self.title or self.entry.title
+        """The title this page shows: its own, or the entry's."""
+        return self.entry.title if self.title is None else self.title
 
     @property
     def shown_description(self):
-        return self.description or self.entry.description
+        return self.entry.description if self.description is None else self.description
 
     def natural_key(self):
         return (*self.section.natural_key(), *self.entry.natural_key())

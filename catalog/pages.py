@@ -41,8 +41,8 @@ class Listing:
     def __init__(self, placement):
         self.placement = placement
         self.entry = placement.entry
-        self.title = placement.title or self.entry.title
-        self.description = placement.description or self.entry.description
+        self.title = placement.shown_title
+        self.description = placement.shown_description
 
     def __getattr__(self, name):
         return getattr(self.entry, name)
@@ -118,9 +118,9 @@ def use_listing_words(topic, entries):
     for entry_id, title, description in rows:
         words.setdefault(entry_id, (title, description))
     for entry in entries:
-        title, description = words.get(entry.pk, ("", ""))
-        entry.title = title or entry.title
-        entry.description = description or entry.description
+        title, description = words.get(entry.pk, (None, None))
+        entry.title = entry.title if title is None else title
+        entry.description = entry.description if description is None else description
 
 
 def prune(nodes):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("editions/<slug:edition>/", views.home, name="home_edition"),
     path("browse/", views.browse, name="browse"),
+    path("search/", views.site_search, name="search"),
     path("topics/<slug:slug>/", views.topic, name="topic"),
     path("topics/<slug:slug>/<slug:edition>/", views.topic, name="topic_edition"),
     path("entries/<int:pk>/", views.entry, name="entry"),

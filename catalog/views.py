@@ -2,10 +2,10 @@
 
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from . import facets, pages, search
+from . import facets, pages, search, sitesearch
 from .browse import Browser, canonical_params
 from .filters import PER_PAGE_CHOICES, SORT_CHOICES
 from .formats import FORMATS, render_format
@@ -141,3 +141,11 @@ def labels(request):
     for item in rows.order_by("group__position", "position", "name"):
         groups.setdefault(item.group, []).append(item)
     return render(request, "catalog/labels.html", {"groups": list(groups.items())})
+
+
+def site_search(request):
+    """The header search: topics, sections and entries, grouped; `format=json` for the suggestions."""
+    text = request.GET.get("q", "")[: search.MAX_QUERY_LENGTH]
+    if request.GET.get("format") == "json":
+        return JsonResponse(sitesearch.suggestions(text))
+    return render(request, "catalog/search.html", {"results": sitesearch.site_search(text), "query": text})

@@ -160,11 +160,6 @@ def reconcile_labels(*, record, current, incoming, what, keep, conflicts):
     return added
 
 
-def own_words(words, entry_words):
-    """A listing's words: blank when they are the entry's own (so an entry's words show)."""
-    return "" if words == entry_words else words
-
-
 def chunks(items, size=CHUNK):
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
@@ -457,7 +452,9 @@ class _ImportRun:
         """One placement per (section, entry), in page order; report those that are gone."""
         existing = {
             (p.section_id, p.entry_id): p
-            for p in Placement.objects.filter(section__topic__in=[t.pk for t in topics.values()])
+            for p in Placement.objects.filter(section__topic__in=[t.pk for t in topics.values()]).select_related(
+                "entry"
+            )
         }
         wanted, new, changed = set(), [], []
         for page, _ in pages:
@@ -471,30 +468,24 @@ class _ImportRun:
                     wanted.add(key)
                     position += 1
                     placement = existing.get(key)
-                    # The words a reader sees on the page; the listing stores them only where
-                    # they differ from the entry's (blank: the entry's words show).
                     values = {"position": position, "title": item.title, "description": item.description}
                     if placement is None:
-                        placement = Placement(section=section, entry=entry, position=position)
-                        placement.title = own_words(item.title, entry.title)
-                        placement.description = own_words(item.description, entry.description)
+                        placement = Placement(section=section, entry=entry, **values)
                         placement.import_record = dict(values)
                         new.append(validated(placement))
                         continue
+                    # Compared with the words a reader sees (the entry's, for a listing without its own).
                     shown = {
                         "position": placement.position,
-                        "title": placement.title or entry.title,
-                        "description": placement.description or entry.description,
+                        "title": placement.shown_title,
+                        "description": placement.shown_description,
                     }
                     changes = self.reconcile(
                         placement, shown, values, what=f"listing of {item.url} in {page.slug}#{section.slug}"
                     )
                     if changes:
-                        placement.position = changes.get("position", placement.position)
-                        if "title" in changes:
-                            placement.title = own_words(changes["title"], entry.title)
-                        if "description" in changes:
-                            placement.description = own_words(changes["description"], entry.description)
+                        for name, value in changes.items():
+                            setattr(placement, name, value)
                         changed.append(placement)
                     else:
                         self.report.placements.unchanged += 1
