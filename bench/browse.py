@@ -199,12 +199,12 @@ def measure(args):
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from catalog import facets
+    from catalog import facet_index
 
     rss_start = _rss_mib()
-    version = facets.current_version()
+    version = facet_index.current_version()
     started, cpu_started = time.perf_counter(), time.process_time()
-    index = facets.get_index(version)
+    index = facet_index.get_index(version)
     index_ms = (time.perf_counter() - started) * 1000
     index_cpu_ms = (time.process_time() - cpu_started) * 1000
     rss_index = _rss_mib()
@@ -256,7 +256,7 @@ def measure(args):
         row["pass_queries"] = row["queries"] <= MAX_QUERIES
         rows.append(row)
         print(f"   {url}: p50 {row['p50']:.1f} ms, p95 {row['p95']:.1f} ms, {row['queries']} queries", flush=True)
-    if facets.current_version() != version:
+    if facet_index.current_version() != version:
         raise SystemExit("The data version changed during the run: something wrote to the bench database.")
     result = {"entries": args.entries, "index_ms": index_ms, "rss_start": rss_start, "rss_index": rss_index}
     result["rss_index_now"] = rss_index_now

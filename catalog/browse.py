@@ -12,12 +12,14 @@ from urllib.parse import quote, urlencode
 
 import numpy as np
 from django.core.paginator import Paginator
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.utils.text import slugify
 
 from . import facets, search
 from .filters import PER_PAGE_CHOICES, BrowseFilterSet, ListOptionsForm
-from .models import Entry
+from .models import Entry, Placement
 
 # Old or short parameter names that keep working (moved to the new name).
 ALIASES = {"lang": "language", "tag": "label", "min_stars": "stars_min", "host": "site", "ed": "edition"}
@@ -26,10 +28,6 @@ FACET_LIMIT = 10
 VISIBLE_FIELDS = {"q", "sort", "per_page", "page", "format", "year_min", "year_max", "stars_min"}
 EXPANDED_LIMIT = 500
 OPERATOR = re.compile(r'(?<!\S)(-?)([a-z_]+):("[^"]*"|\S+)', re.I)
-
-
-def _as_int(text):
-    return int(text) if text and text.isdigit() else None
 
 
 def _operator(params, negated, key, value):
@@ -149,6 +147,7 @@ class FacetPanel:
     hidden: int = 0
     more_url: str = ""
     less_url: str = ""
+    facet: object = None  # the registry's facet (not shown, not in the JSON)
 
     @property
     def selected(self):
@@ -182,6 +181,18 @@ class BrowsePage:
     links: dict = field(default_factory=dict)
 
 
+@dataclass
+class Found:
+    """What a browse request selects: entry ids in result order (a sequence the
+    paginator slices), their count, the facet panels and the chips."""
+
+    count: int
+    ids: object
+    panels: list
+    chips: list
+    matching_ids: list
+
+
 class Browser:
     """Runs one browse request. `scope` is a topic page (its own entries only)."""
 
@@ -189,55 +200,31 @@ class Browser:
         self.params, self.path, self.index, self.scope = params, path, index, scope
 
     def criteria(self, cleaned):
+        """{facet name: its criterion} for every facet with a valid selection."""
         criteria = {}
-        names = ["edition", "dimension", "topic", "section", "language", "site", "label", *self.filterset.label_groups]
-        for name in names:
-            if cleaned.get(name):
-                criteria[name] = cleaned[name]
-        if "year_min" in cleaned or "year_max" in cleaned:
-            criteria["year"] = (_int_or_none(cleaned.get("year_min")), _int_or_none(cleaned.get("year_max")))
-        if "stars_min" in cleaned:
-            criteria["stars"] = int(cleaned["stars_min"])
-        if "rating_min" in cleaned:
-            criteria["rating"] = int(cleaned["rating_min"])
-        if cleaned.get("featured"):
-            criteria["featured"] = True
+        for facet in self.filterset.facets:
+            value = facet.criterion(cleaned)
+            if value is not None:
+                criteria[facet.name] = value
         return criteria
 
     def run(self, *, page_number=None, fmt=None, with_entries=True):
-        index = self.index
-        self.filterset = BrowseFilterSet(self.params, index=index)
+        self.filterset = BrowseFilterSet(self.params, index=self.index)
         cleaned = self.filterset.cleaned()
-        criteria = self.criteria(cleaned)
-        always = []
-        if self.scope is not None:
-            always.append(index.topic_id.mask([self.scope.pk]))
         text = cleaned.get("q", "")
-        sort, per_page = ListOptionsForm(self.params).options(has_text=bool(search.words(text)))
-        ranked = search.matching_ids(text, ranked=sort == "relevance") if text else None
-        if ranked is not None:
-            mask = np.zeros(index.size, dtype=bool)
-            mask[index.positions(ranked)] = True
-            always.append(mask)
-        if cleaned.get("not_label"):
-            always.append(~index.label.mask(cleaned["not_label"]))
-        selection = facets.Selection(index, criteria, always=always)
-
-        order = selection.order(sort, ranked)
-        page = Paginator(order, per_page).get_page(page_number)
-        entries = (
-            fetch_entries(index.ids[np.asarray(page.object_list, dtype=np.int64)].tolist()) if with_entries else []
-        )
         terms = search.words(text)
-        panels = self.panels(selection, criteria, fmt)
+        sort, per_page = ListOptionsForm(self.params).options(has_text=bool(terms))
+        found = self.select(cleaned, sort, fmt)
+        page = Paginator(found.ids, per_page).get_page(page_number)
+        entries = fetch_entries([int(i) for i in page.object_list]) if with_entries else []
         result = BrowsePage(
             params=self.params,
             filterset=self.filterset,
-            count=selection.count,
+            count=found.count,
             page=page,
             entries=entries,
-            facets=panels,
-            chips=self.chips(selection, panels, cleaned) if fmt is None else [],
+            facets=found.panels,
+            chips=found.chips if fmt is None else [],
             sort=sort,
             per_page=per_page,
             terms=terms,
@@ -245,11 +232,10 @@ class Browser:
                 self.path, self.params, **{k: None for k in self.params if k not in ("sort", "per_page")}
             ),
             errors=dict(self.filterset.form.errors.items()),
+            matching_ids=found.matching_ids,
         )
         form = self.filterset.form
         result.error_list = [(form[name].label, messages, f"id_{name}") for name, messages in form.errors.items()]
-        if self.scope is not None:
-            result.matching_ids = index.ids[selection.matches].tolist()
         result.hidden_fields = [
             (key, value) for key, values in self.params.lists() if key not in VISIBLE_FIELDS for value in values
         ]
@@ -263,22 +249,32 @@ class Browser:
             )
         return result
 
-    def facet_specs(self):
-        specs = []
-        if self.scope is None:
-            specs += [("edition", "Edition"), ("dimension", "Dimension"), ("topic", "Topic")]
-        if self.scope is not None or self.params.getlist("topic") or self.params.getlist("section"):
-            specs.append(("section", "Section"))
-        specs += [(slug, name) for slug, name in self.index.groups if slug in self.filterset.label_groups]
-        specs += [
-            ("language", "Language"),
-            ("year", "Year"),
-            ("stars", "GitHub stars"),
-            ("rating", "Rating"),
-            ("featured", "Featured"),
-            ("site", "Source site"),
-        ]
-        return specs
+    def select(self, cleaned, sort, fmt):
+        """The matching entries in order, their count and the facet panels, from the index."""
+        index = self.index
+        criteria = self.criteria(cleaned)
+        always = []
+        if self.scope is not None:
+            always.append(index.topic_id.mask([self.scope.pk]))
+        text = cleaned.get("q", "")
+        ranked = search.matching_ids(text, ranked=sort == "relevance") if text else None
+        if ranked is not None:
+            mask = np.zeros(index.size, dtype=bool)
+            mask[index.positions(ranked)] = True
+            always.append(mask)
+        if cleaned.get("label"):  # labels of no group
+            always.append(index.label.mask(cleaned["label"]))
+        if cleaned.get("not_label"):
+            always.append(~index.label.mask(cleaned["not_label"]))
+        selection = facets.Selection(index, criteria, always=always)
+        panels = self.panels(selection, criteria, fmt)
+        return Found(
+            count=selection.count,
+            ids=index.ids[selection.order(sort, ranked)],
+            panels=panels,
+            chips=self.chips(selection, panels, cleaned),
+            matching_ids=index.ids[selection.matches].tolist() if self.scope is not None else [],
+        )
 
     def panels(self, selection, criteria, fmt):
         expanded = self.params.get("more")
@@ -287,52 +283,38 @@ class Browser:
             params.setlist("format", [fmt])
         everything = fmt == "json"
         panels = []
-        for name, label in self.facet_specs():
-            facet = selection.facet(name, label, criteria)
+        for facet in self.filterset.facets:
+            if not facet.shown(self):
+                continue
+            counts = selection.counts(facet, criteria.get(facet.name))
             values = []
-            for key, text, count in zip(facet.keys, facet.labels, facet.counts, strict=True):
-                chosen = key in facet.selected
+            for key, text, count in zip(counts.keys, counts.labels, counts.counts, strict=True):
+                chosen = key in counts.selected
                 if not chosen and not count:
                     continue
-                if name == "section" and not self._section_in_scope(key):
+                if hasattr(facet, "visible") and not facet.visible(self, key):
                     continue
                 values.append(FacetValue(str(key), text, count, chosen, ""))
-            if facet.kind == "values" and name != "section":
+            if facet.sorted_by_count:
                 values.sort(key=lambda v: (-v.count, v.label.casefold()))
             if not values:
                 continue
-            limit = EXPANDED_LIMIT if expanded == name or everything else FACET_LIMIT
+            limit = EXPANDED_LIMIT if expanded == facet.name or everything else FACET_LIMIT
             shown = [v for i, v in enumerate(values) if i < limit or v.selected]
             # Links only for the values shown: a facet can have thousands.
             for value in shown:
-                key = value.value if facet.kind in ("values", "featured") or ".." in value.value else int(value.value)
-                value.toggle_url = self.toggle_url(params, facet, key, value.selected)
-            panel = FacetPanel(name, label, facet.kind, shown, hidden=len(values) - len(shown))
+                value.toggle_url = self.toggle_url(params, facet, facet.key_of(value.value), value.selected)
+            panel = FacetPanel(facet.name, facet.label, facet.kind, shown, len(values) - len(shown), facet=facet)
             if panel.hidden:
-                panel.more_url = url_for(self.path, self.params, more=name, page=self.params.get("page"))
-            elif expanded == name:
+                panel.more_url = url_for(self.path, self.params, more=facet.name, page=self.params.get("page"))
+            elif expanded == facet.name:
                 panel.less_url = url_for(self.path, self.params, more=None, page=self.params.get("page"))
             panels.append(panel)
         return panels
 
-    def _section_in_scope(self, key):
-        if self.scope is not None:
-            return key.split("/", 1)[0] == self.scope.slug
-        topics = self.params.getlist("topic")
-        return not topics or key.split("/", 1)[0] in topics
-
     def toggle_url(self, params, facet, key, chosen):
         """The URL that adds (or, when `chosen`, removes) one value of a facet."""
-        name = facet.name
-        if facet.kind == "year":
-            value = None if chosen else str(key)
-            return url_for(self.path, params, year_min=value, year_max=value)
-        if facet.kind in ("stars", "rating"):
-            return url_for(self.path, params, **{f"{name}_min": None if chosen else str(key)})
-        if facet.kind == "featured":
-            return url_for(self.path, params, featured=None if chosen else "1")
-        current = params.getlist(name)
-        return url_for(self.path, params, **{name: [v for v in current if v != key] if chosen else [*current, key]})
+        return url_for(self.path, params, **facet.toggle(params, key, chosen))
 
     def chips(self, selection, panels, cleaned):
         """The active filters, each with a link that removes it and, when
@@ -340,15 +322,14 @@ class Browser:
         chips = []
         for panel in panels:
             for value in panel.selected:
-                rest = [v.value for v in panel.selected if v is not value]
+                facet = panel.facet
                 without = None
                 if not selection.count:
-                    without = selection.count_without(panel.name, rest if panel.kind == "values" else None)
-                chips.append(
-                    Chip(
-                        f"{panel.label}: {value.label}", self.toggle_url(self.params, panel, value.value, True), without
+                    without = selection.count_without(
+                        facet.name, facet.rest([v.value for v in panel.selected], value.value)
                     )
-                )
+                remove_url = self.toggle_url(self.params, facet, facet.key_of(value.value), True)
+                chips.append(Chip(f"{panel.label}: {value.label}", remove_url, without))
         labels_of = dict(zip(self.index.label.values.keys, self.index.label.values.labels, strict=True))
         for slug in cleaned.get("not_label", []):
             rest = [s for s in self.params.getlist("not_label") if s != slug]
@@ -358,8 +339,39 @@ class Browser:
         return chips
 
 
-def _int_or_none(value):
-    return None if value is None else int(value)
+class SqlBrowser(Browser):
+    """The same request answered from SQL alone (the FilterSet's queryset),
+    with the right results and count but no facet counts: what a reader gets
+    when the index cannot be built, instead of an error page."""
+
+    ORDER = {
+        "newest": (F("year").desc(nulls_last=True), Lower("title"), "id"),
+        "stars": (F("github_stars").desc(nulls_last=True), F("year").desc(nulls_last=True), "id"),
+        "rating": (F("rating").desc(nulls_last=True), F("year").desc(nulls_last=True), Lower("title"), "id"),
+        "title": (Lower("title"), "id"),
+        "added": ("-created_at", "-id"),
+    }
+
+    def select(self, cleaned, sort, fmt):
+        queryset = self.filterset.qs
+        if self.scope is not None:
+            queryset = queryset.filter(id__in=Placement.objects.filter(section__topic=self.scope).values("entry_id"))
+        if sort == "relevance":
+            found = set(queryset.values_list("id", flat=True))
+            ids = [i for i in search.matching_ids(cleaned["q"]) if i in found]
+            count = len(ids)
+        else:
+            ids = queryset.order_by(*self.ORDER.get(sort, self.ORDER["newest"])).values_list("id", flat=True)
+            count = ids.count()
+        chips = []
+        for facet in self.filterset.facets:
+            criterion = facet.criterion(cleaned)
+            for key, text in facet.described(criterion) if criterion is not None else ():
+                chips.append(Chip(f"{facet.label}: {text}", self.toggle_url(self.params, facet, key, True)))
+        if cleaned.get("q"):
+            chips.append(Chip(f"Search: “{cleaned['q']}”", url_for(self.path, self.params, q=None)))
+        matching = list(queryset.values_list("id", flat=True)) if self.scope is not None else []
+        return Found(count=count, ids=ids, panels=[], chips=chips, matching_ids=matching)
 
 
 def fetch_entries(ids):

@@ -12,7 +12,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from . import search
+from . import search, tree
 from .models import Entry, Placement, Section, TaggedEntry
 
 PER_PAGE_CHOICES = (20, 50, 100)
@@ -47,52 +47,84 @@ class KeyChoiceFilter(django_filters.MultipleChoiceFilter):
     field_class = KeyChoiceField
 
 
+# --- the SQL of each facet (the registry names these) ------------------------------------
+
+
+def sql_placed(queryset, name, value):
+    """Entries placed on a page of these editions, dimensions or topics (by slug)."""
+    lookup = {"edition": "section__topic__edition__slug__in", "dimension": "section__topic__dimension__slug__in"}
+    lookup = lookup.get(name, "section__topic__slug__in")
+    return queryset.filter(id__in=Placement.objects.filter(**{lookup: value}).values("entry_id"))
+
+
+def sql_section(queryset, name, value):
+    """Entries placed in these sections (`topic/section`) or below them."""
+    rows = list(Section.objects.values_list("id", "parent_id", "slug", "topic__slug"))
+    children = tree.children_of([r[0] for r in rows], parent={r[0]: r[1] for r in rows}.get)
+    chosen = [sid for sid, _, slug, topic in rows if f"{topic}/{slug}" in value]
+    below = tree.descendants(chosen, children)
+    return queryset.filter(id__in=Placement.objects.filter(section_id__in=below).values("entry_id"))
+
+
+def sql_label(queryset, name, value):
+    return queryset.filter(id__in=TaggedEntry.objects.filter(tag__slug__in=value).values("content_object_id"))
+
+
+def sql_not_label(queryset, name, value):
+    return queryset.exclude(id__in=TaggedEntry.objects.filter(tag__slug__in=value).values("content_object_id"))
+
+
+def sql_language(queryset, name, value):
+    condition = Q()
+    for language in value:
+        condition |= Q(language__iexact=language)
+    return queryset.filter(condition)
+
+
+def sql_flag(field_name):
+    """The SQL of a yes-only filter on a boolean field."""
+
+    def flag(queryset, name, value):
+        return queryset.filter(**{field_name: True})
+
+    return flag
+
+
+def sql_site(queryset, name, value):
+    condition = Q()
+    for host in value:
+        # The SQL twin of models.url_host(): optional user info and `www.`, then the host.
+        pattern = r"^https?://([^@/?#]*@)?(www\.)?" + re.escape(host) + r"([:/?#]|$)"
+        condition |= Q(url__iregex=pattern)
+    return queryset.filter(condition)
+
+
 class BrowseFilterSet(django_filters.FilterSet):
+    """The search box, label routing and exclusion, plus one filter per URL
+    parameter of each facet in the registry (`facets.registry`)."""
+
     q = django_filters.CharFilter(method="filter_text", label="Search", max_length=search.MAX_QUERY_LENGTH)
-    edition = KeyChoiceFilter(method="filter_placed", label="Edition")
-    dimension = KeyChoiceFilter(method="filter_placed", label="Dimension")
-    topic = KeyChoiceFilter(method="filter_placed", label="Topic")
-    section = KeyChoiceFilter(method="filter_section", label="Section")
     # Any label, whatever its group; the browse page moves known ones to their group's parameter.
-    label = KeyChoiceFilter(method="filter_label", label="Label")
-    not_label = KeyChoiceFilter(method="filter_not_label", label="Without label")
-    language = KeyChoiceFilter(method="filter_language", label="Language")
-    year_min = django_filters.NumberFilter(
-        field_name="year", lookup_expr="gte", label="Year from", min_value=1900, max_value=2100
-    )
-    year_max = django_filters.NumberFilter(
-        field_name="year", lookup_expr="lte", label="Year to", min_value=1900, max_value=2100
-    )
-    stars_min = django_filters.NumberFilter(
-        field_name="github_stars", lookup_expr="gte", label="GitHub stars at least", min_value=0, max_value=10**9
-    )
-    rating_min = django_filters.NumberFilter(
-        field_name="rating", lookup_expr="gte", label="Rating at least", min_value=1, max_value=5
-    )
-    featured = django_filters.ChoiceFilter(method="filter_featured", label="Featured", choices=[("1", "Featured only")])
-    site = KeyChoiceFilter(method="filter_site", label="Source site")
+    label = KeyChoiceFilter(method=sql_label, label="Label")
+    not_label = KeyChoiceFilter(method=sql_not_label, label="Without label")
 
     class Meta:
         model = Entry
         fields = []
 
     def __init__(self, data=None, *, index, **kwargs):
+        from .facets import registry
+
         super().__init__(data, queryset=Entry.objects.all(), **kwargs)
         self.index = index
-        for name in ("edition", "dimension", "topic", "section", "language", "site"):
-            self.filters[name].extra["keys"] = getattr(index, name).values.position
         self.filters["label"].extra["keys"] = index.label.values.position
         self.filters["not_label"].extra["keys"] = index.label.values.position
-        for slug, name in index.groups:
-            if slug in RESERVED or slug in self.filters:
-                continue
-            group_filter = KeyChoiceFilter(method="filter_label", label=name, keys=index.group_keys(slug))
-            group_filter.model, group_filter.parent, group_filter.field_name = Entry, self, slug
-            self.filters[slug] = group_filter
-
-    @property
-    def label_groups(self):
-        return [slug for slug, _ in self.index.groups if slug in self.filters]
+        self.facets = registry(index)
+        for facet in self.facets:
+            for name, facet_filter in facet.filters(index).items():
+                facet_filter.model, facet_filter.parent = Entry, self
+                facet_filter.field_name = facet_filter.field_name or name
+                self.filters[name] = facet_filter
 
     def cleaned(self):
         """The valid filter values; a field with an invalid value is left out (its error shows on the form)."""
@@ -107,53 +139,9 @@ class BrowseFilterSet(django_filters.FilterSet):
             queryset = self.filters[name].filter(queryset, value)
         return queryset
 
-    # --- the SQL of each filter -------------------------------------------------
-
     def filter_text(self, queryset, name, value):
         ids = search.matching_ids(value)
         return queryset if ids is None else queryset.filter(id__in=ids)
-
-    def filter_placed(self, queryset, name, value):
-        lookup = {"edition": "section__topic__edition__slug__in", "dimension": "section__topic__dimension__slug__in"}
-        lookup = lookup.get(name, "section__topic__slug__in")
-        return queryset.filter(id__in=Placement.objects.filter(**{lookup: value}).values("entry_id"))
-
-    def filter_section(self, queryset, name, value):
-        rows = list(Section.objects.values_list("id", "parent_id", "slug", "topic__slug"))
-        children = {}
-        for sid, parent, _, _ in rows:
-            children.setdefault(parent, []).append(sid)
-        chosen = [sid for sid, _, slug, topic in rows if f"{topic}/{slug}" in value]
-        below = set()
-        while chosen:
-            sid = chosen.pop()
-            if sid not in below:
-                below.add(sid)
-                chosen.extend(children.get(sid, []))
-        return queryset.filter(id__in=Placement.objects.filter(section_id__in=below).values("entry_id"))
-
-    def filter_label(self, queryset, name, value):
-        return queryset.filter(id__in=TaggedEntry.objects.filter(tag__slug__in=value).values("content_object_id"))
-
-    def filter_not_label(self, queryset, name, value):
-        return queryset.exclude(id__in=TaggedEntry.objects.filter(tag__slug__in=value).values("content_object_id"))
-
-    def filter_language(self, queryset, name, value):
-        condition = Q()
-        for language in value:
-            condition |= Q(language__iexact=language)
-        return queryset.filter(condition)
-
-    def filter_featured(self, queryset, name, value):
-        return queryset.filter(featured=True)
-
-    def filter_site(self, queryset, name, value):
-        condition = Q()
-        for host in value:
-            # The SQL twin of models.url_host(): optional user info and `www.`, then the host.
-            pattern = r"^https?://([^@/?#]*@)?(www\.)?" + re.escape(host) + r"([:/?#]|$)"
-            condition |= Q(url__iregex=pattern)
-        return queryset.filter(condition)
 
 
 class ListOptionsForm(forms.Form):

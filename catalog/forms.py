@@ -15,6 +15,7 @@ from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import URLValidator
 
+from . import tree
 from .duplicates import catalog_entries_for, pending_submission_for
 from .models import Label, Section, Submission, Topic
 from .services.submissions import ALREADY_PENDING, MAX_LABELS, submission_approve, submission_create, submission_reject
@@ -72,18 +73,8 @@ class PlainTextField(forms.CharField):
 def section_rows(sections):
     """Sections of one topic in page order, as (section, depth) with depth 0 at the top."""
     ids = {s.pk for s in sections}
-    children = {}
-    for s in sections:
-        children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
-    rows = []
-
-    def walk(parent_id, depth):
-        for section in children.get(parent_id, []):
-            rows.append((section, depth))
-            walk(section.pk, depth + 1)
-
-    walk(None, 0)
-    return rows
+    children = tree.children_of(sections, parent=lambda s: s.parent_id if s.parent_id in ids else None)
+    return [(section, depth - 1) for depth, section in tree.depth_first(children)]
 
 
 def _indent(title, depth):

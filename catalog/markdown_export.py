@@ -15,6 +15,7 @@ import re
 
 import yaml
 
+from . import tree
 from .markdown_import import CONTEXT_ADMONITION, LABEL_MARKER
 from .models import Placement, Section, Topic, labels_prefetch
 
@@ -69,9 +70,7 @@ def listing_line(placement):
 def export_topic(topic):
     """The markdown of one topic page, in three queries."""
     sections = list(Section.objects.filter(topic=topic).order_by("position", "id"))
-    children, entries = {}, {}
-    for section in sections:
-        children.setdefault(section.parent_id, []).append(section)
+    children, entries = tree.children_of(sections, parent=lambda s: s.parent_id), {}
     placements = (
         Placement.objects.filter(section__topic=topic)
         .select_related("entry")

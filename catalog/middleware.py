@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 
-from .facets import current_version
+from .facet_index import current_version
 
 CACHED_PATHS = ("/browse/", "/topics/")
 # Headers a cached page is served with; cookies are never cached.

@@ -298,12 +298,6 @@ class EntryQuerySet(NaturalKeyQuerySet):
         """Everything an entry card shows, in a constant number of queries."""
         return self.prefetch_related(labels_prefetch())
 
-    def in_edition(self, edition):
-        return self.filter(placements__section__topic__edition=edition).distinct()
-
-    def search_icontains(self, text):
-        return self.filter(Q(title__icontains=text) | Q(description__icontains=text) | Q(url__icontains=text))
-
 
 class Entry(models.Model):
     """One link with its metadata, listed in any number of sections."""

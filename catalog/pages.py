@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch
 from django.urls import reverse
 
+from . import tree
 from .models import Edition, Entry, Placement, Section, Topic
 
 MAX_HEADING_LEVEL = 6
@@ -80,13 +81,10 @@ def topic_outline(topic, only=None):
     """
     sections = list(Section.objects.filter(topic=topic).order_by("position", "id"))
     nodes = {s.pk: SectionNode(s, 0) for s in sections}
-    roots = []
+    children = tree.children_of(sections, parent=lambda s: s.parent_id if s.parent_id in nodes else None)
     for s in sections:
-        node = nodes[s.pk]
-        if s.parent_id in nodes:
-            nodes[s.parent_id].children.append(node)
-        else:
-            roots.append(node)
+        nodes[s.pk].children = [nodes[c.pk] for c in children.get(s.pk, [])]
+    roots = [nodes[s.pk] for s in children.get(None, [])]
     for placement in Placement.objects.for_topic(topic):
         if only is None or placement.entry_id in only:
             nodes[placement.section_id].entries.append(Listing(placement))
@@ -145,14 +143,10 @@ def entry_listings(entry):
     rows = Section.objects.filter(topic_id__in=topic_ids).values_list("id", "parent_id", "title")
     parents = {pk: parent for pk, parent, _ in rows}
     titles = {pk: title for pk, _, title in rows}
-    listings = []
-    for p in placements:
-        path, current = [], p.section_id
-        while current is not None and current not in path:
-            path.append(current)
-            current = parents.get(current)
-        listings.append((p.section.topic, [titles[i] for i in reversed(path)], p.section, p))
-    return listings
+    return [
+        (p.section.topic, [titles[i] for i in tree.path_from_top(p.section_id, parents)], p.section, p)
+        for p in placements
+    ]
 
 
 def newest_entries(limit=8):

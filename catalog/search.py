@@ -95,10 +95,8 @@ def parse_query(text):
         if bare == "OR" and not minus:
             pending_or = bool(query.clauses)
             continue
-        if bare:  # a word; "istio-kiali" holds two, both needed
-            terms = [Term((w,)) for w in words(bare)]
-        else:
-            terms = [Term(tuple(words(phrase)))] if words(phrase) else []
+        # A bare word ("istio-kiali" holds two, both needed), or a phrase.
+        terms = [Term((w,)) for w in words(bare)] if bare else [Term(tuple(words(phrase)))] if words(phrase) else []
         if not terms:
             continue
         if minus:

@@ -5,8 +5,8 @@ from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from . import facets, pages, search, sitesearch
-from .browse import Browser, canonical_params
+from . import facet_index, pages, search, sitesearch
+from .browse import Browser, SqlBrowser, canonical_params
 from .filters import PER_PAGE_CHOICES, SORT_CHOICES
 from .formats import FORMATS, render_format
 from .models import Dimension, Edition, Entry, Label
@@ -58,13 +58,16 @@ def home(request, edition=None):
 
 def _browse(request, *, path, scope=None, with_entries=True):
     """Run the faceted browse for this request: (result, redirect URL or None)."""
-    index = facets.get_index(getattr(request, "catalog_version", None))
+    try:
+        index, browser = facet_index.get_index(getattr(request, "catalog_version", None)), Browser
+    except facet_index.IndexUnavailable:
+        index, browser = facet_index.SqlChoices(), SqlBrowser
     params, changed = canonical_params(request.GET, index)
     if changed:
         query = params.urlencode(safe="/:")
         return None, f"{path}?{query}" if query else path
     fmt = request.GET.get("format")
-    result = Browser(params, path=path, index=index, scope=scope).run(
+    result = browser(params, path=path, index=index, scope=scope).run(
         page_number=request.GET.get("page"),
         fmt=fmt if fmt in FORMATS else None,
         with_entries=with_entries or fmt in FORMATS,

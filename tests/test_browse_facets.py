@@ -5,12 +5,12 @@ from django.http import QueryDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog import facets
+from catalog import facet_index
 from catalog.browse import Browser
 from catalog.filters import BrowseFilterSet
-from catalog.models import Entry, Label, Section
+from catalog.models import Entry, Label, Placement, Section
 
-from .conftest import WORDS, build_catalog
+from .conftest import WORDS, Factory, build_catalog
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def replaced(params, panel, value):
 @pytest.fixture
 def catalog(make):
     build_catalog(make)
-    return facets.get_index()
+    return facet_index.get_index()
 
 
 def check_against_database(index, params):
@@ -112,52 +112,91 @@ def test_selected_value_stays_visible_at_count_zero(catalog):
     assert rust.selected and rust.count == len(database_ids(catalog, {**params, "language": ["rust"]}))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "edition": st.lists(st.sampled_from(EDITIONS), min_size=1, max_size=2, unique=True),
-            "dimension": st.lists(st.sampled_from(DIMENSIONS), min_size=1, max_size=2, unique=True),
-            "topic": st.lists(st.sampled_from(TOPICS), min_size=1, max_size=2, unique=True),
-            "section": st.lists(st.sampled_from(SECTIONS), min_size=1, max_size=2, unique=True),
-            "maturity": st.lists(st.sampled_from(["standard", "legacy"]), min_size=1, unique=True),
-            "kind": st.lists(st.sampled_from(["guide", "tool"]), min_size=1, unique=True),
-            "not_label": st.lists(st.sampled_from(["legacy", "tool"]), min_size=1, unique=True),
-            "language": st.lists(st.sampled_from(LANGUAGES), min_size=1, max_size=2, unique=True),
-            "site": st.lists(st.sampled_from(SITES), min_size=1, max_size=2, unique=True),
-            "year_min": st.sampled_from(["2018", "2020", "2022"]),
-            "year_max": st.sampled_from(["2020", "2023", "2024"]),
-            "stars_min": st.sampled_from(["10", "100", "1000", "20000"]),
-            "rating_min": st.integers(1, 5).map(str),
-            "featured": st.just("1"),
-            "q": st.sampled_from(WORDS),
-        },
-    )
+PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "edition": st.lists(st.sampled_from(EDITIONS), min_size=1, max_size=2, unique=True),
+        "dimension": st.lists(st.sampled_from(DIMENSIONS), min_size=1, max_size=2, unique=True),
+        "topic": st.lists(st.sampled_from(TOPICS), min_size=1, max_size=2, unique=True),
+        "section": st.lists(st.sampled_from(SECTIONS), min_size=1, max_size=2, unique=True),
+        "maturity": st.lists(st.sampled_from(["standard", "legacy"]), min_size=1, unique=True),
+        "kind": st.lists(st.sampled_from(["guide", "tool"]), min_size=1, unique=True),
+        "not_label": st.lists(st.sampled_from(["legacy", "tool"]), min_size=1, unique=True),
+        "language": st.lists(st.sampled_from(LANGUAGES), min_size=1, max_size=2, unique=True),
+        "site": st.lists(st.sampled_from(SITES), min_size=1, max_size=2, unique=True),
+        "year_min": st.sampled_from(["2018", "2020", "2022"]),
+        "year_max": st.sampled_from(["2020", "2023", "2024"]),
+        "stars_min": st.sampled_from(["10", "100", "1000", "20000"]),
+        "rating_min": st.integers(1, 5).map(str),
+        "featured": st.just("1"),
+        "q": st.sampled_from(WORDS),
+    },
 )
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(PARAMS)
 def test_random_filter_combinations_match_the_database(catalog, params):
     check_against_database(catalog, params)
 
 
+def write(kind, rnd):
+    """One curator write of the given kind, on a random entry."""
+    entries = list(Entry.objects.order_by("id"))
+    entry = rnd.choice(entries)
+    if kind == "new entry":
+        placement = rnd.choice(list(Placement.objects.select_related("section")))
+        Factory().entry(
+            section=placement.section, year=rnd.choice([None, 2019, 2024]), language=rnd.choice(LANGUAGES), labels=[]
+        )
+    elif kind == "edit fields":
+        entry.year, entry.github_stars = rnd.choice([None, 2018, 2021, 2025]), rnd.choice([None, 5, 500, 50000])
+        entry.rating, entry.featured = rnd.choice([None, 1, 3, 5]), not entry.featured
+        entry.language = rnd.choice(["", "Go", "go", "rust", "Zig"])
+        entry.url = f"https://{rnd.choice(SITES + ['new-site.example'])}/written/{entry.pk}"
+        entry.save()
+    elif kind == "labels":
+        labels = list(Label.objects.all())
+        entry.labels.set(rnd.sample(labels, rnd.randrange(len(labels))))
+    elif kind == "placement":
+        Placement.objects.filter(entry=entry).delete()
+        Placement.objects.create(entry=entry, section=rnd.choice(list(Section.objects.all())))
+    elif kind == "delete entry" and len(entries) > 5:
+        entry.delete()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    PARAMS,
+    st.lists(st.sampled_from(["new entry", "edit fields", "labels", "placement", "delete entry"]), min_size=1),
+    st.randoms(),
+)
+def test_counts_stay_right_while_writes_interleave(catalog, params, writes, rnd):
+    """Writes between requests: every page after a write counts the catalog as it is then."""
+    for kind in writes[:3]:
+        write(kind, rnd)
+        check_against_database(facet_index.get_index(), params)
+
+
 def test_index_is_rebuilt_when_the_data_changes(catalog, make):
-    before = facets.get_index()
+    before = facet_index.get_index()
     assert before is catalog
     entry = make.entry(title="Brand new", url="https://new.example.org/x", year=2025)
-    after = facets.get_index()
+    after = facet_index.get_index()
     assert after is not before and after.version != before.version
     assert entry.id in after.ids.tolist()
     Entry.objects.filter(pk=entry.pk).update(year=2019)
-    assert facets.get_index().version != after.version
+    assert facet_index.get_index().version != after.version
 
 
 def test_index_build_query_count_does_not_grow(make, django_assert_max_num_queries):
     build_catalog(make, entries=10)
     with django_assert_max_num_queries(11):
-        small = facets.FacetIndex("test")
+        small = facet_index.FacetIndex.load()
     labels = list(Label.objects.all())
     section = Section.objects.first()
     for i in range(120):
         make.entry(section=section, labels=labels[: i % 3], language="Go", github_stars=i)
     with django_assert_max_num_queries(11):
-        large = facets.FacetIndex("test")
+        large = facet_index.FacetIndex.load()
     assert large.size == small.size + 120

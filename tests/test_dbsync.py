@@ -4,7 +4,7 @@ from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 
 from catalog import search
-from catalog.facets import current_version
+from catalog.facet_index import current_version
 
 
 def test_triggers_are_put_back_after_migrate(make):

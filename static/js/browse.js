@@ -18,9 +18,12 @@
       var old = document.getElementById(fresh.id);
       if (old) old.replaceWith(fresh);
     });
-    ["id_q", "id_sort", "id_per_page", "id_year_min", "id_year_max", "id_stars_min"].forEach(function (id) {
-      var mine = document.getElementById(id), theirs = doc.getElementById(id);
-      if (mine && theirs && mine !== document.activeElement) mine.value = theirs.value;
+    // The form's own fields (search box, order, ranges) take the new page's values:
+    // their names come from the page, so a new parameter needs no change here.
+    Array.prototype.forEach.call(form.elements, function (mine) {
+      if (!mine.id || mine === document.activeElement || /^(hidden|checkbox|radio|submit|button)$/.test(mine.type)) return;
+      var theirs = doc.getElementById(mine.id);
+      if (theirs && "value" in theirs) mine.value = theirs.value;
     });
     var hidden = form.querySelector("[data-hidden-fields]"), freshHidden = doc.querySelector("[data-hidden-fields]");
     if (hidden && freshHidden) hidden.replaceWith(freshHidden);
