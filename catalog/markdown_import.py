@@ -89,9 +89,6 @@ class ParsedSection:
     entries: list = field(default_factory=list)
     children: list = field(default_factory=list)
 
-    def has_entries(self):
-        return bool(self.entries) or any(child.has_entries() for child in self.children)
-
 
 @dataclass
 class ParsedPage:
@@ -155,7 +152,7 @@ def parse_page(text, *, path, nav_title=None):
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise MarkdownImportError(path, line, "contains a NUL byte: not a text file", "binary")
-    text, front_title = split_front_matter(text)
+    text, front_title = split_front_matter(text, path=path)
     nodes = SyntaxTreeNode(MARKDOWN.parse(text)).children
     first_heading = next((node for node in nodes if node.type == "heading"), None)
     builder = _PageBuilder(path)
@@ -171,15 +168,37 @@ def parse_page(text, *, path, nav_title=None):
 
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*\n", re.S)
+# A page's front matter holds a title and a few settings; more is not front matter we read.
+MAX_FRONT_MATTER = 16 * 1024
 
 
-def split_front_matter(text):
-    """Blank out a YAML front matter block (keeping line numbers); return its title too."""
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe loader that refuses YAML aliases (`*name`): a few hundred bytes of nested
+    aliases expand to gigabytes ("billion laughs"), and front matter never needs them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "a YAML alias (*name) is not allowed here", mark)
+        return super().compose_node(parent, index)
+
+
+def split_front_matter(text, *, path="<text>"):
+    """Blank out a YAML front matter block (keeping line numbers); return its title too.
+
+    MarkdownImportError for front matter larger than MAX_FRONT_MATTER or using aliases.
+    """
     match = FRONT_MATTER.match(text)
     if not match:
         return text, None
+    if len(match.group(1).encode()) > MAX_FRONT_MATTER:
+        reason = f"front matter larger than {MAX_FRONT_MATTER // 1024} KB: not read"
+        raise MarkdownImportError(path, 1, reason, "front_matter_too_large")
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = yaml.load(match.group(1), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader without aliases
+    except yaml.composer.ComposerError as exc:
+        line = 1 + (exc.problem_mark.line + 1 if exc.problem_mark else 0)
+        raise MarkdownImportError(path, line, f"front matter: {exc.problem}", "front_matter_alias") from exc
     except yaml.YAMLError:
         return text, None  # not front matter after all: leave it to the markdown
     title = meta.get("title") if isinstance(meta, dict) else None
@@ -495,19 +514,9 @@ class _PageBuilder:
             self.skip("table row without a link", line)
 
     def finish(self):
-        self.page.sections = self._without_empty(self.page.sections)
+        # Every heading stays a section, also one with no link under it: it is part of the
+        # page's outline (its text, a video or a tweet may be all it holds).
         return self.page
-
-    def _without_empty(self, sections):
-        """Drop sections with no entry in them or below, counting each dropped heading."""
-        kept = []
-        for section in sections:
-            if section.has_entries():
-                section.children = self._without_empty(section.children)
-                kept.append(section)
-            else:
-                self.skip("empty section", section.line)
-        return kept
 
 
 class _Only:
