@@ -6,7 +6,7 @@ catalog, and returns plain objects that templates only loop over.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 
 from . import tree
@@ -147,6 +147,28 @@ def entry_listings(entry):
         (p.section.topic, [titles[i] for i in tree.path_from_top(p.section_id, parents)], p.section, p)
         for p in placements
     ]
+
+
+SHARED_TOPICS = 5
+MAX_CURATED = 50
+
+
+def related_topics(topic, *, limit=SHARED_TOPICS):
+    """The topics to explore from `topic`: its curated relations, or else the topics of its
+    edition that share the most entries with it. Returns (topics, curated), in one query."""
+    curated = Topic.related.through.objects.filter(from_topic_id=topic.pk, to_topic_id=OuterRef("pk"))
+    entry_ids = Placement.objects.filter(section__topic_id=topic.pk).values("entry_id")
+    shared = Count("sections__placements__entry", distinct=True, filter=Q(sections__placements__entry_id__in=entry_ids))
+    rows = list(
+        Topic.objects.annotate(curated=Exists(curated))
+        .filter(Q(curated=True) | Q(edition_id=topic.edition_id, sections__placements__entry_id__in=entry_ids))
+        .exclude(pk=topic.pk)
+        .annotate(shared=shared)
+        .order_by("-curated", "-shared", "title")[: MAX_CURATED + limit]
+    )
+    if rows and rows[0].curated:
+        return [t for t in rows if t.curated], True
+    return rows[:limit], False
 
 
 def newest_entries(limit=8):

@@ -106,7 +106,7 @@ def topic(request, slug, edition=None):
     switch, exists_somewhere = pages.edition_switch(slug, current, editions)
     if not exists_somewhere:
         raise Http404(f"No topic {slug!r}.")
-    page = current.topics.select_related("dimension").prefetch_related("related").filter(slug=slug).first()
+    page = current.topics.select_related("dimension").filter(slug=slug).first()
     context = {"edition": current, "editions": editions, "switch": switch, "slug": slug, "topic": page}
     if page is not None:
         result, moved = _browse(request, path=request.path, scope=page, with_entries=False)
@@ -121,7 +121,8 @@ def topic(request, slug, edition=None):
         context.update(result=result, filtering=filtering, sort_choices=SORT_CHOICES, per_page_choices=PER_PAGE_CHOICES)
         only = set(result.matching_ids) if filtering else None
         context["outline"] = pages.topic_outline(page, only=only)
-        context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in page.related.all()]
+        related, context["related_curated"] = pages.related_topics(page)
+        context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in related]
     return render(request, "catalog/topic.html", context)
 
 
