@@ -698,3 +698,31 @@ def test_the_progress_bar_is_drawn_only_on_a_terminal(tmp_path, editions):
     assert "\rparsing   [##############################] 1/1 servicemesh.md" in drawn
     assert "\rwriting   [" in drawn
     assert "Dry run: nothing was written." in drawn
+
+
+def test_embedded_videos_and_tweets_become_labelled_entries():
+    page = parse_page(
+        md("""
+            # Media
+            ## Talks
+            <iframe width="560" src="https://www.youtube.com/embed/WkLBrHW4NhQ" title="Istio in production"></iframe>
+            <iframe src="https://www.youtube.com/embed/yGTtzcfHcdo" title="YouTube video player"></iframe>
+
+            <blockquote class="twitter-tweet"><p lang="en">Canary releases<br>with Istio <a href="https://t.co/x">pic.twitter.com/x</a></p>&mdash; Dan (@dan) <a href="https://twitter.com/dan/status/1658087679333109762?ref_src=twsrc%5Etfw">May 15, 2023</a></blockquote> <script async src="https://platform.twitter.com/widgets.js"></script>
+
+            <div><script>alert(1)</script></div>
+        """),
+        path="media.md",
+    )
+    entries = page.sections[0].entries
+    assert [(e.url, e.title, e.labels, e.year) for e in entries] == [
+        ("https://www.youtube.com/watch?v=WkLBrHW4NhQ", "Istio in production", ("VIDEO",), None),
+        ("https://www.youtube.com/watch?v=yGTtzcfHcdo", "YouTube video yGTtzcfHcdo", ("VIDEO",), None),
+        (
+            "https://twitter.com/dan/status/1658087679333109762",
+            "Dan (@dan): Canary releases with Istio pic.twitter.com/x",
+            ("TWEET",),
+            2023,
+        ),
+    ]
+    assert page.skipped == {"raw HTML": 1}  # the script block holds no media
