@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db import connections
 from django.db.models.signals import post_migrate
 
@@ -19,3 +20,11 @@ class CatalogConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(reinstall_database_sync, sender=self, dispatch_uid="catalog-database-sync")
+
+
+class CuratorAdminConfig(admin_apps.AdminConfig):
+    """Django's admin with meshportal's site (admin index counts, the curator dashboard);
+    named in INSTALLED_APPS in place of django.contrib.admin."""
+
+    default = False  # "catalog" itself is CatalogConfig
+    default_site = "catalog.admin_site.CuratorAdminSite"

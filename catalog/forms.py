@@ -16,8 +16,9 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import URLValidator
 
 from . import tree
+from .admin_forms import label_group_fields
 from .duplicates import catalog_entries_for, pending_submission_for
-from .models import Label, Section, Submission, Topic
+from .models import Label, LabelGroup, Section, Submission, Topic
 from .services.submissions import ALREADY_PENDING, MAX_LABELS, submission_approve, submission_create, submission_reject
 from .urlnorm import InvalidURL, split_url
 
@@ -82,14 +83,16 @@ def _indent(title, depth):
 
 
 def grouped_section_choices():
-    """Every section, grouped by topic page, indented by depth: for the moderators' select."""
+    """Every section by its full path (edition › topic › sections), grouped by topic page in
+    page order: for the moderators' select, where same-named sections must be told apart."""
     by_topic = {}
     for s in Section.objects.select_related("topic__edition").order_by(
         "topic__edition__position", "topic__title", "position", "id"
     ):
         by_topic.setdefault(s.topic, []).append(s)
+    paths = Section.objects.all().paths()
     return [("", "---------")] + [
-        (f"{topic.title} ({topic.edition.name})", [(s.pk, _indent(s.title, d)) for s, d in section_rows(sections)])
+        (f"{topic.title} ({topic.edition.name})", [(s.pk, paths[s.pk]) for s, _ in section_rows(sections)])
         for topic, sections in by_topic.items()
     ]
 
@@ -180,7 +183,7 @@ class SubmissionForm(AccessibleFormMixin, forms.Form):
     )
     labels = LabelsField(
         label="Labels",
-        queryset=Label.objects.select_related("group"),
+        queryset=Label.objects.select_related("group").exclude(group__internal=True),
         required=False,
         help_text=f"Choose up to {MAX_LABELS}.",
     )
@@ -372,24 +375,37 @@ class SubmissionForm(AccessibleFormMixin, forms.Form):
 
 
 class ApproveForm(AccessibleFormMixin, forms.Form):
-    """A moderator publishes a submission, optionally after editing it."""
+    """A moderator publishes a submission, optionally after editing and curating it:
+    year, language, rating and a label of each single-choice group (maturity tier) may
+    be set here; an entry approved without them shows on the curator dashboard."""
 
     title = PlainTextField(max_length=500)
     section = SectionField(
         queryset=Section.objects.all(), help_text="The section of a topic page that will list the link."
     )
     labels = LabelsField(
-        queryset=Label.objects.select_related("group"), required=False, widget=forms.CheckboxSelectMultiple
+        queryset=Label.objects.select_related("group").exclude(group__single_choice=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     description = PlainTextField(multiline=True, required=False, max_length=2000)
+    year = forms.IntegerField(required=False, min_value=1990, max_value=2100, help_text="Publication year.")
+    language = PlainTextField(required=False, max_length=50, help_text="Main programming language, if a project.")
+    rating = forms.TypedChoiceField(
+        choices=[("", "not rated yet"), *((n, "★" * n + "☆" * (5 - n)) for n in range(5, 0, -1))],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
 
     def __init__(self, *args, submission, **kwargs):
+        suggested = list(submission.labels.all())
         kwargs.setdefault(
             "initial",
             {
                 "title": submission.title,
                 "section": submission.section_id,
-                "labels": [label.pk for label in submission.labels.all()],
+                "labels": [label.pk for label in suggested],
                 "description": submission.description,
             },
         )
@@ -397,10 +413,18 @@ class ApproveForm(AccessibleFormMixin, forms.Form):
         self.submission = submission
         self.fields["section"].choices = grouped_section_choices()
         self.fields["labels"].choices = [(label.pk, label.name) for label in self.fields["labels"].queryset]
+        groups = LabelGroup.objects.filter(single_choice=True).prefetch_related("labels")
+        self.choice_fields = label_group_fields(groups)
+        for name, field in self.choice_fields.items():
+            self.fields[name] = field
+            field.initial = next((lb.pk for lb in suggested if f"labels_{lb.group.slug}" == name), None)
 
     def save(self, *, moderator):
+        data = dict(self.cleaned_data)
+        chosen = [data.pop(name) for name in self.choice_fields]
+        data["labels"] = [*data["labels"], *Label.objects.filter(pk__in=[pk for pk in chosen if pk])]
         try:
-            return submission_approve(submission=self.submission, moderator=moderator, **self.cleaned_data)
+            return submission_approve(submission=self.submission, moderator=moderator, **data)
         except ValidationError as exc:
             self.add_error(None, exc)
             return None

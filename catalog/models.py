@@ -16,10 +16,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Func, Prefetch, Q, Value
+from django.db.models.functions import Lower, Replace, StrIndex, Substr
 from django.urls import reverse
 from taggit.managers import TaggableManager
 from taggit.models import ItemBase, TagBase
+
+from .tree import path_from_top
 
 SAFE_URL_SCHEMES = ("http", "https")
 
@@ -43,6 +46,24 @@ def url_host(url):
     lower case, without `www.`."""
     match = URL_HOST.match(url or "")
     return match.group(1).strip("[]").lower() if match else ""
+
+
+def url_rest(field):
+    """SQL: a URL without its scheme ("www.istio.io/docs/")."""
+    return Substr(field, StrIndex(field, Value("://")) + 3)
+
+
+# SQL: a URL's key for finding duplicates in bulk, without the scheme, "www." and trailing
+# slashes, lower case; indexed (entry_url_key_idx). Coarser than catalog.urlnorm, which
+# compares one link at a time in Python.
+URL_KEY = Lower(
+    Func(
+        Replace(url_rest("url"), Value("www."), Value("")),
+        Value("/"),
+        function="RTRIM",
+        output_field=models.CharField(),
+    )
+)
 
 
 class NaturalKeyQuerySet(models.QuerySet):
@@ -172,6 +193,24 @@ class Topic(models.Model):
     natural_key.dependencies = ["catalog.edition", "catalog.dimension"]
 
 
+class SectionQuerySet(NaturalKeyQuerySet):
+    def paths(self):
+        """{section id: "V2 Elite › Istio - Service Mesh › Data Plane › API Gateway"}: edition,
+        topic and every section from the top, so that same-named sections are told apart.
+        Three queries, whatever the number of sections."""
+        sections = {s.pk: s for s in self.select_related("topic__edition")}
+        rows = Section.objects.filter(topic_id__in={s.topic_id for s in sections.values()}).values_list(
+            "id", "parent_id", "title"
+        )
+        parents = {pk: parent for pk, parent, _ in rows}
+        titles = {pk: title for pk, _, title in rows}
+        paths = {}
+        for pk, section in sections.items():
+            topic = section.topic
+            paths[pk] = " › ".join([topic.edition.name, topic.title, *(titles[i] for i in path_from_top(pk, parents))])
+        return paths
+
+
 class Section(models.Model):
     """A heading of a topic page; sections nest to any depth.
 
@@ -187,7 +226,7 @@ class Section(models.Model):
     import_record = import_record_field()
 
     natural_key_lookups = ("topic__edition__slug", "topic__slug", "slug")
-    objects = NaturalKeyManager()
+    objects = SectionQuerySet.as_manager()
 
     class Meta:
         ordering = ["topic", "position", "id"]
@@ -226,6 +265,12 @@ class LabelGroup(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     position = models.PositiveIntegerField(default=0)
+    single_choice = models.BooleanField(
+        default=False, help_text="An entry has at most one label of this group (e.g. maturity tier)."
+    )
+    internal = models.BooleanField(
+        default=False, help_text="For curators only: hidden from reader pages, facets and the submit form."
+    )
 
     natural_key_lookups = ("slug",)
     objects = NaturalKeyManager()
@@ -283,20 +328,19 @@ class TaggedEntry(ItemBase):
     natural_key.dependencies = ["catalog.entry", "catalog.label"]
 
 
-def labels_prefetch(path="tagged_items"):
-    """Prefetch an entry's labels with their groups, in display order."""
-    return Prefetch(
-        path,
-        queryset=TaggedEntry.objects.select_related("tag__group").order_by(
-            "tag__group__position", "tag__position", "tag__name"
-        ),
-    )
+def labels_prefetch(path="tagged_items", *, public=False):
+    """Prefetch an entry's labels with their groups, in display order; `public`: only
+    those a reader may see (not of an internal group)."""
+    queryset = TaggedEntry.objects.select_related("tag__group")
+    if public:
+        queryset = queryset.exclude(tag__group__internal=True)
+    return Prefetch(path, queryset=queryset.order_by("tag__group__position", "tag__position", "tag__name"))
 
 
 class EntryQuerySet(NaturalKeyQuerySet):
     def with_card_data(self):
-        """Everything an entry card shows, in a constant number of queries."""
-        return self.prefetch_related(labels_prefetch())
+        """Everything an entry card shows to a reader (no internal labels), in a constant number of queries."""
+        return self.prefetch_related(labels_prefetch(public=True))
 
 
 class Entry(models.Model):
@@ -341,6 +385,7 @@ class Entry(models.Model):
             models.Index(fields=["github_stars"], name="entry_stars_idx"),
             models.Index(fields=["rating"], name="entry_rating_idx"),
             models.Index(fields=["language"], name="entry_language_idx"),
+            models.Index(URL_KEY, name="entry_url_key_idx"),
         ]
 
     def __str__(self):
@@ -383,7 +428,7 @@ class PlacementQuerySet(NaturalKeyQuerySet):
         return (
             self.filter(section__topic=topic)
             .select_related("entry")
-            .prefetch_related(labels_prefetch("entry__tagged_items"))
+            .prefetch_related(labels_prefetch("entry__tagged_items", public=True))
             .order_by("section_id", models.F("entry__year").desc(nulls_last=True), "position", "id")
         )
 
@@ -488,6 +533,27 @@ class CatalogState(models.Model):
 
     def __str__(self):
         return self.version
+
+
+class CatalogChange(models.Model):
+    """The change log the facet index catches up from: one row per changed
+    entry (an entry row, its placements or its labels), written by database
+    triggers (`catalog/dbsync.py`) in the writer's transaction.
+
+    `id` is the log's sequence. `entry_id` is the entry that changed; NULL
+    when a page, section, edition, dimension, label or label group changed;
+    0 when a whole table was emptied (TRUNCATE). The triggers keep only the
+    last `dbsync.CHANGE_LOG_KEPT` rows. `token`, random, tells a reader that
+    the row it last saw is still the same row (not one of a restored backup
+    or a rolled-back transaction that reused its id).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    entry_id = models.BigIntegerField(null=True, blank=True)
+    token = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.id}: {self.entry_id}"
 
 
 class SubmissionQuerySet(models.QuerySet):
@@ -626,3 +692,70 @@ class Submission(models.Model):
             raise ValidationError(
                 {"section": ValidationError("The section must be on the suggested topic page.", code="topic_mismatch")}
             )
+
+
+class ChangeQuerySet(models.QuerySet):
+    def for_list(self):
+        """What the recent-changes list shows, in a constant number of queries."""
+        return self.select_related("entry", "user", "reverts")
+
+
+class Change(models.Model):
+    """One recorded change of an entry: its fields, labels and placements, old and new.
+
+    Written only by `catalog.services.history` (the import, the admin, bulk
+    actions, approvals, jobs all go through it). `values` maps each changed
+    field to `[old, new]`; labels are lists of label names, placements lists
+    of section ids. `entry` is kept as text too, so a deleted entry's history
+    still reads.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", "created"
+        CHANGED = "changed", "changed"
+        DELETED = "deleted", "deleted"
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "admin form"
+        BULK = "bulk", "bulk action"
+        IMPORT = "import", "import"
+        APPROVAL = "approval", "submission approval"
+        REVERT = "revert", "revert"
+        JOB = "job", "job"
+        COMMAND = "command", "command"
+
+    entry = models.ForeignKey(Entry, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+    entry_title = models.CharField(max_length=500)
+    entry_url = models.CharField(max_length=2000)
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.CHANGED)
+    values = models.JSONField(default=dict, help_text="{field: [old, new]}")
+    at = models.DateTimeField(db_index=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    command = models.CharField(max_length=1000, blank=True, help_text="The command and its arguments, for jobs.")
+    note = models.CharField(max_length=500, blank=True, help_text="What the change was, e.g. the bulk action.")
+    reverts = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reverted_by", help_text="Undone here."
+    )
+
+    objects = ChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "change"
+        verbose_name_plural = "recent changes"
+        indexes = [
+            models.Index(fields=["entry", "-at"], name="change_entry_idx"),
+            models.Index(fields=["source", "-at"], name="change_source_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.entry_title}: {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def actor(self):
+        """Who or what made the change, as the history shows it."""
+        who = self.user.get_username() if self.user_id else ""
+        return " · ".join(part for part in (who, self.command) if part) or self.get_source_display()

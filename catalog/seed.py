@@ -30,7 +30,9 @@ EDITIONS = [
 ]
 
 # Label groups and their labels, in display order, with the Nubenetes V2
-# portal's own definitions where it gives one.
+# portal's own definitions where it gives one. An entry has at most one label
+# of a single-choice group.
+SINGLE_CHOICE_GROUPS = {"maturity", "level"}
 LABEL_GROUPS = [
     (
         "maturity",
@@ -62,7 +64,12 @@ def label_objects():
         objects.append(
             {
                 "model": "catalog.labelgroup",
-                "fields": {"name": group_name, "slug": group_slug, "position": group_position},
+                "fields": {
+                    "name": group_name,
+                    "slug": group_slug,
+                    "position": group_position,
+                    "single_choice": group_slug in SINGLE_CHOICE_GROUPS,
+                },
             }
         )
         for position, (name, description) in enumerate(labels, start=1):

@@ -6,13 +6,13 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import facet_index, pages, search, sitesearch
-from .browse import Browser, SqlBrowser, canonical_params
+from .browse import Browser, SqlBrowser, canonical_params, url_for
 from .filters import PER_PAGE_CHOICES, SORT_CHOICES
 from .formats import FORMATS, render_format
-from .models import Dimension, Edition, Entry, Label
+from .models import Dimension, Edition, Entry, Label, Topic
 
 # Parameters that do not filter a topic page.
-LIST_OPTIONS = {"page", "sort", "per_page", "format", "more"}
+LIST_OPTIONS = {"page", "sort", "per_page", "format", "more", "expand"}
 
 LABEL_PAGE_SIZE = 50
 
@@ -120,7 +120,15 @@ def topic(request, slug, edition=None):
         filtering = any(key not in LIST_OPTIONS for key in request.GET)
         context.update(result=result, filtering=filtering, sort_choices=SORT_CHOICES, per_page_choices=PER_PAGE_CHOICES)
         only = set(result.matching_ids) if filtering else None
-        context["outline"] = pages.topic_outline(page, only=only)
+        index = result.filterset.index
+        context["outline"] = pages.topic_outline(
+            page,
+            only=only,
+            sections=[s for s in index.tree.sections if s.topic_id == page.pk] if index.tree else None,
+            expand=request.GET.get("expand"),
+            page=request.GET.get("page"),
+            link=lambda **changes: url_for(request.path, request.GET, **changes),
+        )
         related, context["related_curated"] = pages.related_topics(page)
         context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in related]
     return render(request, "catalog/topic.html", context)
@@ -132,7 +140,7 @@ def entry(request, pk):
 
 
 def label(request, slug):
-    item = get_object_or_404(Label.objects.select_related("group"), slug=slug)
+    item = get_object_or_404(Label.objects.select_related("group").exclude(group__internal=True), slug=slug)
     entries = Entry.objects.filter(tagged_items__tag=item).with_card_data().order_by("-year", "title", "id")
     page = Paginator(entries, LABEL_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "catalog/label.html", {"label": item, "page": page})
@@ -141,10 +149,51 @@ def label(request, slug):
 def labels(request):
     groups = {}
     # Meta.ordering does not apply to a GROUP BY query: without this the order is the table's.
-    rows = Label.objects.select_related("group").annotate(entry_count=Count("tagged_entries"))
+    rows = Label.objects.select_related("group").exclude(group__internal=True)
+    rows = rows.annotate(entry_count=Count("tagged_entries"))
     for item in rows.order_by("group__position", "position", "name"):
         groups.setdefault(item.group, []).append(item)
     return render(request, "catalog/labels.html", {"groups": list(groups.items())})
+
+
+NEW_PAGE_SIZE = 50
+
+
+class AddedList:
+    """A page of recently added entries, shaped as `formats.render_format` expects."""
+
+    sort = "added"
+    errors = ()
+    facets = ()
+    per_page = NEW_PAGE_SIZE
+
+    def __init__(self, page, path):
+        self.page, self.count, self.entries = page, page.paginator.count, list(page.object_list)
+        self.links = {
+            "html": path,
+            "atom": f"{path}?format=atom",
+            "json_next": f"{path}?format=json&page={page.next_page_number()}" if page.has_next() else None,
+            "json_previous": f"{path}?format=json&page={page.previous_page_number()}" if page.has_previous() else None,
+        }
+
+
+def new(request, slug=None):
+    """What's new: entries by when they were added (not their year), paginated, with
+    where each is listed; `?format=atom|json|csv`; per topic at /topics/<slug>/new/."""
+    topic = None
+    if slug is not None:
+        topic = Topic.objects.select_related("edition").filter(slug=slug).order_by("edition__position").first()
+        if topic is None:
+            raise Http404(f"No topic {slug!r}.")
+    page = Paginator(pages.recently_added(slug), NEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    result = AddedList(page, request.path)
+    title = f"New in {topic.title}" if topic else "What's new"
+    fmt = request.GET.get("format")
+    if fmt in FORMATS:
+        return render_format(fmt, result, request, title=title, filename=f"new-{slug}" if slug else "new")
+    listed = pages.where_listed(result.entries)
+    items = [(entry, listed.get(entry.pk, [])) for entry in result.entries]
+    return render(request, "catalog/new.html", {"title": title, "topic": topic, "page": page, "items": items})
 
 
 def site_search(request):

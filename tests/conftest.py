@@ -214,7 +214,7 @@ def little_catalog(make):
     mtls = make.section(parent=security, title="mTLS", slug="security-mtls")
     other = make.topic(dimension=dimension, title="Linkerd", slug="linkerd")
     other_section = make.section(topic=other, title="Getting started", slug="getting-started")
-    maturity = LabelGroup.objects.create(name="Maturity tier", slug="maturity", position=0)
+    maturity = LabelGroup.objects.create(name="Maturity tier", slug="maturity", position=0, single_choice=True)
     kind = LabelGroup.objects.create(name="Content kind", slug="kind", position=1)
     labels = {
         name: make.label(name=name, group=group, slug=slug)

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from catalog.models import Entry, Section
+from catalog.models import Entry, Label, Section
 
 MODELS = ["edition", "dimension", "topic", "section", "labelgroup", "label", "entry", "placement"]
 
@@ -40,7 +40,8 @@ def test_curator_edits_an_entry_and_the_page_shows_it(curator_client, seed, clie
         "github_stars": 3000,
         "language": "Go",
         "rating": 4,
-        "labels": "DE FACTO STANDARD, GUIDE",
+        "labels_maturity": Label.objects.get(name="DE FACTO STANDARD").pk,
+        "labels_kind": [Label.objects.get(name="GUIDE").pk],
         "placements-TOTAL_FORMS": 0,
         "placements-INITIAL_FORMS": 0,
         "placements-MIN_NUM_FORMS": 0,

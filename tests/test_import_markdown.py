@@ -556,7 +556,7 @@ def test_a_newer_page_updates_adds_and_reports_what_disappeared(tmp_path, editio
     assert "gone from their pages" not in run_import(path)
 
 
-def test_curator_edits_are_reported_and_kept_with_the_flag(tmp_path, editions):
+def test_curator_edits_are_kept_and_reported_unless_overwriting_is_asked(tmp_path, editions):
     path = write(tmp_path, "servicemesh.md", PAGE_A)
     run_import(path)
     Placement.objects.filter(entry__url="https://istio.io").update(title="Istio (curated)")
@@ -564,19 +564,18 @@ def test_curator_edits_are_reported_and_kept_with_the_flag(tmp_path, editions):
     Section.objects.filter(slug="tools").update(title="Tooling")
 
     before = snapshot()
-    out = run_import(path, dry_run=True)
-    assert snapshot() == before
-    assert "curator values the markdown differs from: 3, would be overwritten; --keep-curator-values keeps them" in out
-    assert "listing of https://istio.io in servicemesh#docs: title 'Istio (curated)' -> 'Istio'" in out
-    assert "entry https://istio.io: labels [] -> ['GUIDE']" in out
-    assert "section servicemesh#tools: title 'Tooling' -> 'Tools'" in out
-
-    out = run_import(path, keep_curator_values=True)
-    assert "curator values the markdown differs from: 3, kept (--keep-curator-values)" in out
-    assert snapshot() == before
-
+    for options in ({"dry_run": True}, {}, {"dry_run": True, "overwrite_curator_values": True}):
+        out = run_import(path, **options)
+        assert snapshot() == before
+        assert "listing of https://istio.io in servicemesh#docs: title 'Istio (curated)' -> 'Istio'" in out
+        assert "entry https://istio.io: labels [] -> ['GUIDE']" in out
+        assert "section servicemesh#tools: title 'Tooling' -> 'Tools'" in out
+    assert "curator values the markdown differs from: 3, would be overwritten" in out
     out = run_import(path)
-    assert "3, overwritten" in out
+    assert "curator values the markdown differs from: 3, kept; --overwrite-curator-values overwrites them" in out
+
+    out = run_import(path, overwrite_curator_values=True)
+    assert "3, overwritten (--overwrite-curator-values)" in out
     istio = Entry.objects.get(url="https://istio.io")
     assert Placement.objects.get(entry=istio).shown_title == "Istio" and set(istio.labels.names()) == {"GUIDE"}
     assert Section.objects.get(slug="tools").title == "Tools"
@@ -708,7 +707,10 @@ def test_embedded_videos_and_tweets_become_labelled_entries():
             <iframe width="560" src="https://www.youtube.com/embed/WkLBrHW4NhQ" title="Istio in production"></iframe>
             <iframe src="https://www.youtube.com/embed/yGTtzcfHcdo" title="YouTube video player"></iframe>
 
-            <blockquote class="twitter-tweet"><p lang="en">Canary releases<br>with Istio <a href="https://t.co/x">pic.twitter.com/x</a></p>&mdash; Dan (@dan) <a href="https://twitter.com/dan/status/1658087679333109762?ref_src=twsrc%5Etfw">May 15, 2023</a></blockquote> <script async src="https://platform.twitter.com/widgets.js"></script>
+            <blockquote class="twitter-tweet"><p lang="en">Canary releases<br>with Istio
+            <a href="https://t.co/x">pic.twitter.com/x</a></p>&mdash; Dan (@dan)
+            <a href="https://twitter.com/dan/status/1658087679333109762?ref_src=tw">May 15, 2023</a></blockquote>
+            <script async src="https://platform.twitter.com/widgets.js"></script>
 
             <div><script>alert(1)</script></div>
         """),

@@ -109,7 +109,8 @@ def test_the_review_page_shows_the_suggestion_escaped(mod_client, little_catalog
     assert 'name="_approve"' in html and 'name="_reject"' in html
     # The approve form starts from the suggestion.
     assert 'value="&lt;i&gt;Title&lt;/i&gt;"' in html
-    assert re.search(rf'<option value="{little_catalog.mtls.pk}" selected>\s*mTLS</option>', html)
+    mtls = "V2 Elite › Istio - Service Mesh › Security › mTLS"  # sections by their full path
+    assert re.search(rf'<option value="{little_catalog.mtls.pk}" selected>{mtls}</option>', html)
     assert re.search(rf'value="{little_catalog.labels["GUIDE"].pk}"[^>]*checked', html)
 
 
@@ -122,7 +123,7 @@ def test_approve_after_editing_then_on_to_the_next(mod_client, moderator, little
             "_approve": "1",
             "title": "Linkerd",
             "section": little_catalog.other_section.pk,
-            "labels": [little_catalog.labels["DE FACTO STANDARD"].pk],
+            "labels_maturity": little_catalog.labels["DE FACTO STANDARD"].pk,
             "description": "The lightest service mesh.",
         },
     )
@@ -193,19 +194,59 @@ def run_action(client, action, submissions, query=""):
 
 def test_bulk_approve_places_each_in_its_suggested_section(mod_client, little_catalog, make):
     placed = [make.submission(section=little_catalog.security) for _ in range(3)]
-    unplaced = make.submission(topic=little_catalog.topic, title="No section")
     decided = make.submission(status="rejected", rejection_reason="spam")
     # From the list of all submissions, a decided one can be among those selected.
-    response = run_action(mod_client, "approve_selected", [*placed, unplaced, decided], query="?status=all")
+    response = run_action(mod_client, "approve_selected", [*placed, decided], query="?status=all")
     assert response.status_code == 302
     assert Submission.objects.filter(pk__in=[s.pk for s in placed], status="approved").count() == 3
     assert Placement.objects.filter(section=little_catalog.security).count() == 3
-    assert Submission.objects.get(pk=unplaced.pk).status == "pending"
     assert Submission.objects.get(pk=decided.pk).status == "rejected"
     html = mod_client.get(response["Location"]).content.decode()
     assert "Approved 3 submissions." in html
-    assert "1 not approved (open them to choose a section): “No section”: Choose the section" in html
     assert "1 already decided, left as they were." in html
+
+
+def test_bulk_approve_asks_the_section_of_suggestions_that_named_only_a_topic(mod_client, little_catalog, make):
+    placed = make.submission(section=little_catalog.security)
+    unplaced = make.submission(topic=little_catalog.topic, title="No section")
+    other = make.submission(topic=little_catalog.other, title="Other topic")
+    page = run_action(mod_client, "approve_selected", [placed, unplaced, other])
+    html = page.content.decode()
+    assert page.status_code == 200 and "leave it pending" in html
+    assert "V2 Elite › Istio - Service Mesh › Security › mTLS" in html  # the topic's sections, by full path
+    assert Submission.objects.pending().count() == 3  # nothing yet
+
+    ids = {ACTION_CHECKBOX_NAME: [placed.pk, unplaced.pk, other.pk], "action": "approve_selected", "apply": "1"}
+    wrong = mod_client.post(QUEUE, {**ids, f"section_{unplaced.pk}": little_catalog.other_section.pk})
+    assert wrong.status_code == 422 and "is not one of the sections offered" in wrong.content.decode()
+    assert Submission.objects.pending().count() == 3
+
+    done = mod_client.post(QUEUE, {**ids, f"section_{unplaced.pk}": little_catalog.mtls.pk})
+    assert done.status_code == 302
+    entry = Submission.objects.get(pk=unplaced.pk).entry
+    assert list(Placement.objects.filter(entry=entry).values_list("section", flat=True)) == [little_catalog.mtls.pk]
+    assert Submission.objects.get(pk=placed.pk).status == "approved"
+    assert Submission.objects.get(pk=other.pk).status == "pending"  # left pending: no section chosen
+    html = mod_client.get(done["Location"]).content.decode()
+    assert "Approved 2 submissions." in html and "1 left pending (no section chosen)." in html
+
+
+def test_the_approve_form_curates_year_language_rating_and_tier(mod_client, little_catalog, make):
+    submission = make.submission(url="https://linkerd.io/", title="Linkerd", section=little_catalog.mtls)
+    html = mod_client.get(review_url(submission)).content.decode()
+    assert 'name="year"' in html and 'name="rating"' in html and 'type="radio" name="labels_maturity"' in html
+    emerging = little_catalog.labels["EMERGING"]
+    data = {"_approve": "1", "title": "Linkerd", "section": little_catalog.mtls.pk, "year": 2024}
+    data.update({"language": "Rust", "rating": 4, "labels_maturity": emerging.pk})
+    assert mod_client.post(review_url(submission), data).status_code == 302
+    entry = Entry.objects.get(url="https://linkerd.io/")
+    assert (entry.year, entry.language, entry.rating, list(entry.labels.names())) == (2024, "Rust", 4, ["EMERGING"])
+    bad = make.submission(url="https://kuma.io/", section=little_catalog.mtls)
+    response = mod_client.post(review_url(bad), {**data, "title": "Kuma", "year": 1800, "labels_maturity": "x"})
+    assert response.status_code == 422
+    assert "greater than or equal to 1990" in response.content.decode()
+    assert "“x” is not a Maturity tier label" in response.content.decode()
+    assert not Entry.objects.filter(url="https://kuma.io/").exists()
 
 
 @pytest.mark.parametrize("count", [3, 30])

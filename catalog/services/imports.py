@@ -7,9 +7,14 @@ the same pages again changes nothing.
 Curator edits: every row an import writes keeps an `import_record` of the
 values it wrote. A value that still equals the record belongs to the import
 and follows the markdown; one that differs was changed since by a curator (or
-was never written by an import, like the seed's entries). The import
-overwrites such a value only without `keep_curator_values`, and lists each one
-in the report either way.
+was never written by an import, like the seed's entries). The import keeps
+such a value unless asked to overwrite it (`keep_curator_values=False`, the
+command's `--overwrite-curator-values`), and lists each one in the report.
+
+Labels of a single-choice group (maturity tier, level): an entry gets at most
+one; an incoming one replaces the import's own earlier one and is otherwise a
+conflict with the curator's choice like any other value. Every entry change is
+recorded in the history (`catalog.services.history`), the command as the actor.
 
 Words and facts: the title and description a page gives a link are its
 listing's (Placement.title, .description), reconciled per listing, so
@@ -33,8 +38,9 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from ..models import Dimension, Edition, Entry, Label, LabelGroup, Placement, Section, TaggedEntry, Topic
+from ..models import Change, Dimension, Edition, Entry, Label, LabelGroup, Placement, Section, TaggedEntry, Topic
 from ..seed import section_slug
+from . import history
 
 IMPORTED_LABEL_GROUP = ("imported", "Imported labels")
 ENTRY_FIELDS = ("title", "description", "year", "github_stars", "language", "rating", "featured")
@@ -97,23 +103,44 @@ def find_edition(name):
     return edition
 
 
-def import_pages(*, pages, edition_name, keep_curator_values=False, prune=False, dry_run=False, progress=None):
+def import_pages(
+    *, pages, edition_name, keep_curator_values=True, prune=False, dry_run=False, progress=None, actor=None
+):
     """Import `pages`, a list of (ParsedPage, dimension name), into the named edition.
 
     One transaction: on any error nothing is written; with `dry_run` it is
     rolled back at the end, so the report says exactly what would change.
+    `actor` (a `history.Actor`) is who the history names; by default the import.
     """
     progress = progress or (lambda stage, done, total, note="": None)
+    actor = actor or history.Actor.job("import_markdown", "--edition", edition_name, source=Change.Source.IMPORT)
     with transaction.atomic():
         run = _ImportRun(find_edition(edition_name), keep_curator_values=keep_curator_values, progress=progress)
         run.report.dry_run = dry_run
-        run.import_pages(pages, prune=prune)
+        with history.track(actor=actor, entries=_entries_touched(run.edition, pages)) as tracked:
+            run.import_pages(pages, prune=prune)
+            tracked.add(*(entry.pk for entry in run.entries.values()))
         if dry_run:
             transaction.set_rollback(True)
     if not dry_run:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # fresh planner statistics for the pages to come
     return run.report
+
+
+def _entries_touched(edition, pages):
+    """Ids of the entries an import may change: those its pages list, and those placed on its topics."""
+    urls = list({parsed.url for page, _ in pages for _, _, section in page.walk() for parsed in section.entries})
+    ids = set()
+    for batch in chunks(urls):
+        ids.update(Entry.objects.filter(url__in=batch).values_list("pk", flat=True))
+    slugs = [page.slug for page, _ in pages]
+    ids.update(
+        Placement.objects.filter(section__topic__edition=edition, section__topic__slug__in=slugs).values_list(
+            "entry_id", flat=True
+        )
+    )
+    return sorted(ids)
 
 
 def is_blank(value):
@@ -142,22 +169,43 @@ def reconcile(*, record, current, incoming, what, keep, conflicts):
     return changes
 
 
-def reconcile_labels(*, record, current, incoming, what, keep, conflicts):
-    """The labels an import adds (it never removes one); a label the import added
-    before and a curator has removed since is a curator's value."""
-    added = []
-    for name in incoming:
+def reconcile_labels(*, record, current, incoming, what, keep, conflicts, single=None):
+    """The labels an import adds and removes, as (added, removed) names. It adds and
+    never removes, except a label of a single-choice group (`single`: {name: group})
+    that an incoming one of the same group replaces. A label the import added before
+    and a curator has removed since, or a curator's single choice, is a curator's value."""
+    single = single or {}
+    current = set(current)
+    added, removed = [], []
+    for name in first_of_each_group(incoming, single):
         if name in current:
             continue
-        if "labels" in record and name not in record["labels"]:
-            added.append(name)
+        rivals = {other for other in current if name in single and single.get(other) == single[name]}
+        new_to_import = "labels" in record and name not in record["labels"]
+        if new_to_import and all(rival in record["labels"] for rival in rivals):
+            take = True
         else:
-            conflicts.append(Conflict(what, "labels", sorted(current), sorted({*current, name}), kept=keep))
-            if not keep:
-                added.append(name)
+            after = sorted((current - rivals) | {name})
+            conflicts.append(Conflict(what, "labels", sorted(current), after, kept=keep))
+            take = not keep
+        if take:
+            added.append(name)
+            removed.extend(sorted(rivals))
+            current = (current - rivals) | {name}
     if added:
-        record["labels"] = sorted({*record.get("labels", []), *added})
-    return added
+        record["labels"] = sorted({*record.get("labels", []), *added} - set(removed))
+    return added, removed
+
+
+def first_of_each_group(names, single):
+    """`names` without the second and later labels of each single-choice group."""
+    seen, kept = set(), []
+    for name in names:
+        group = single.get(name)
+        if group is None or group not in seen:
+            kept.append(name)
+            seen.add(group)
+    return kept
 
 
 def chunks(items, size=CHUNK):
@@ -200,6 +248,8 @@ class _ImportRun:
         self.progress = progress
         self.now = timezone.now()
         self.report = ImportReport(edition=edition.name)
+        self.entries = {}  # url -> Entry, once written
+        self.single = dict(Label.objects.filter(group__single_choice=True).values_list("name", "group_id"))
 
     def reconcile(self, obj, current, incoming, *, what):
         return reconcile(
@@ -381,11 +431,12 @@ class _ImportRun:
                 "content_object_id", "tag__name"
             ):
                 current_labels.setdefault(entry_id, set()).add(name)
-        new, changed, label_links = [], [], []
+        new, changed, label_links, label_unlinks = [], [], [], []
         for url, values in merged.items():
             labels = values.pop("labels")
             entry = existing.get(url)
             if entry is None:
+                labels = first_of_each_group(labels, self.single)
                 entry = Entry(url=url, **values)
                 entry.import_record = {**values, "labels": sorted(labels)}
                 new.append(validated(entry))
@@ -395,15 +446,17 @@ class _ImportRun:
             what = f"entry {url}"
             facts = {name: values[name] for name in SHARED_FIELDS}
             changes = self.reconcile(entry, {name: getattr(entry, name) for name in SHARED_FIELDS}, facts, what=what)
-            added = reconcile_labels(
+            added, removed = reconcile_labels(
                 record=entry.import_record,
                 current=current_labels.get(entry.pk, set()),
                 incoming=labels,
                 what=what,
                 keep=self.keep,
                 conflicts=self.report.conflicts,
+                single=self.single,
             )
             label_links.extend((entry, name) for name in added)
+            label_unlinks.extend((entry, name) for name in removed)
             if changes or added:
                 for name, value in changes.items():
                     setattr(entry, name, value)
@@ -415,10 +468,16 @@ class _ImportRun:
         update_rows(Entry, changed, [*SHARED_FIELDS, "updated_at", "import_record"])
         self.report.entries.created += len(new)
         self.report.entries.updated += len(changed)
-        self.write_labels(label_links)
+        self.write_labels(label_links, label_unlinks)
+        self.entries = existing
         return existing
 
-    def write_labels(self, label_links):
+    def write_labels(self, label_links, label_unlinks=()):
+        by_name = {}
+        for entry, name in label_unlinks:
+            by_name.setdefault(name, []).append(entry.pk)
+        for name, ids in by_name.items():
+            TaggedEntry.objects.filter(tag__name=name, content_object_id__in=ids).delete()
         names = list(dict.fromkeys(name for _, name in label_links))
         labels = {label.name: label for label in Label.objects.filter(name__in=names)}
         missing = [name for name in names if name not in labels]

@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from .. import notifications
 from ..duplicates import catalog_entries_for, pending_submission_for
-from ..models import Entry, Placement, Submission
+from ..models import Change, Entry, Placement, Submission
 from ..urlnorm import InvalidURL, split_url, strip_tracking
+from . import history
+from .labels import validate_label_set
 
 MAX_LABELS = 8
 MODERATE_PERMISSION = "catalog.change_submission"
@@ -106,14 +108,28 @@ def _lock_pending(submission, moderator):
     return locked
 
 
-def submission_approve(*, submission, moderator, title=None, section=None, labels=None, description=None):
+def submission_approve(
+    *,
+    submission,
+    moderator,
+    title=None,
+    section=None,
+    labels=None,
+    description=None,
+    year=None,
+    language=None,
+    rating=None,
+):
     """Publish a pending submission: its Entry and Placement, in one transaction.
 
     `title`, `section`, `labels` and `description` override what the reader
-    suggested. When the catalog already has the link (under any spelling),
+    suggested; `year`, `language` and `rating`, when given, are the moderator's
+    curation. When the catalog already has the link (under any spelling),
     that entry is reused: its curated title and description stay, the labels
-    are added, and it gets a placement in the section. Records the moderator
-    and the time, and tells the submitter after the commit.
+    are added (refused if that would give it two labels of a single-choice
+    group), and it gets a placement in the section. Records the moderator and
+    the time, the entry's change in the history, and tells the submitter after
+    the commit.
     """
     with transaction.atomic():
         locked = _lock_pending(submission, moderator)
@@ -122,26 +138,43 @@ def submission_approve(*, submission, moderator, title=None, section=None, label
             raise ValidationError(
                 {"section": ValidationError("Choose the section to list the link in.", code="section_required")}
             )
-        labels = list(locked.labels.all()) if labels is None else list(labels)
+        labels = list(locked.labels.select_related("group")) if labels is None else list(labels)
         existing = catalog_entries_for(_normalized(locked.url))
         entry = existing[0] if existing else None
-        if entry is None:
-            entry = Entry(
-                url=locked.url,
-                title=(title or locked.title).strip(),
-                description=(locked.description if description is None else description).strip(),
-            )
-            entry.full_clean()
-            entry.save()
-            entry.labels.set(labels)
-        elif labels:
-            entry.labels.add(*labels)
-        placement = Placement.objects.filter(section=section, entry=entry).first()
-        placement_created = placement is None
-        if placement_created:
-            placement = Placement(section=section, entry=entry)
-            placement.full_clean()
-            placement.save()
+        curation = {
+            name: value
+            for name, value in (("year", year), ("language", language), ("rating", rating))
+            if value not in (None, "")
+        }
+        actor = history.Actor.person(moderator, source=Change.Source.APPROVAL, note=f"Submission #{locked.pk}")
+        with history.track(actor=actor, entries=[entry] if entry else []) as tracked:
+            if entry is None:
+                validate_label_set(labels)
+                entry = Entry(
+                    url=locked.url,
+                    title=(title or locked.title).strip(),
+                    description=(locked.description if description is None else description).strip(),
+                    **curation,
+                )
+                entry.full_clean()
+                entry.save()
+                entry.labels.set(labels)
+                tracked.add(entry.pk)
+            else:
+                if labels:
+                    validate_label_set({*entry.labels.select_related("group"), *labels})
+                    entry.labels.add(*labels)
+                if curation:
+                    for name, value in curation.items():
+                        setattr(entry, name, value)
+                    entry.full_clean()
+                    entry.save()
+            placement = Placement.objects.filter(section=section, entry=entry).first()
+            placement_created = placement is None
+            if placement_created:
+                placement = Placement(section=section, entry=entry)
+                placement.full_clean()
+                placement.save()
         locked.status = Submission.Status.APPROVED
         locked.entry = entry
         locked.moderator = moderator

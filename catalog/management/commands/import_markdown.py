@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.markdown_import import MarkdownImportError, read_nav, read_page
+from catalog.models import Change
+from catalog.services import history
 from catalog.services.imports import import_pages
 
 UNLISTED_DIMENSION = "Other pages"
@@ -55,12 +57,12 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
         parser.add_argument("--prune", action="store_true", help="remove placements whose link left its page")
         parser.add_argument(
-            "--keep-curator-values",
+            "--overwrite-curator-values",
             action="store_true",
-            help="keep values a curator changed since the last import instead of overwriting them",
+            help="overwrite values a curator changed since the last import (by default they are kept and listed)",
         )
 
-    def handle(self, *args, paths, edition, nav, dimension, dry_run, prune, keep_curator_values, **options):
+    def handle(self, *args, paths, edition, nav, dimension, dry_run, prune, overwrite_curator_values, **options):
         if nav is None and not dimension:
             raise CommandError("Say where the topics go: --nav MKDOCS_YML or --dimension NAME.")
         files = self.markdown_files(paths)
@@ -81,10 +83,11 @@ class Command(BaseCommand):
             report = import_pages(
                 pages=pages,
                 edition_name=edition,
-                keep_curator_values=keep_curator_values,
+                keep_curator_values=not overwrite_curator_values,
                 prune=prune,
                 dry_run=dry_run,
                 progress=progress,
+                actor=self.actor(files, edition, nav, dimension, dry_run, prune, overwrite_curator_values),
             )
         except MarkdownImportError as exc:
             raise CommandError(f"{exc}\nNothing was imported.") from exc
@@ -93,6 +96,17 @@ class Command(BaseCommand):
         finally:
             progress.close()
         self.print_summary(report, unlisted, dimension or UNLISTED_DIMENSION, options["verbosity"])
+
+    def actor(self, files, edition, nav, dimension, *flags):
+        """The command line, as the history names who made each change (folders listed as their files' names)."""
+        names = {str(f.parent) for f in files}
+        shown = f"{names.pop()}/*.md ({len(files)} files)" if len(names) == 1 and len(files) > 3 else files
+        args = [*([shown] if isinstance(shown, str) else map(str, shown)), "--edition", edition]
+        args += ["--nav", str(nav)] if nav else []
+        args += ["--dimension", dimension] if dimension else []
+        for flag, on in zip(("--dry-run", "--prune", "--overwrite-curator-values"), flags, strict=True):
+            args += [flag] if on else []
+        return history.Actor.job("import_markdown", *args, source=Change.Source.IMPORT)
 
     def markdown_files(self, paths):
         files = []
@@ -134,10 +148,10 @@ class Command(BaseCommand):
         if report.conflicts:
             kept = report.conflicts[0].kept
             if kept:
-                verb = "kept (--keep-curator-values)"
+                verb = "kept"
             else:
-                verb = "would be overwritten" if report.dry_run else "overwritten"
-            hint = "" if kept else "; --keep-curator-values keeps them"
+                verb = "would be overwritten" if report.dry_run else "overwritten (--overwrite-curator-values)"
+            hint = "; --overwrite-curator-values overwrites them" if kept else ""
             write(f"  curator values the markdown differs from: {len(report.conflicts)}, {verb}{hint}")
             self.write_some(
                 f"    {c.what}: {c.field} {shorten(c.current)} -> {shorten(c.incoming)}"

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0005_import_record'),
+        ('catalog', '0008_change_log'),
     ]
 
     operations = [
