@@ -548,13 +548,17 @@ class _PageBuilder:
         else:
             self.skip("text, not a list item", line)
 
-    def visit_html_block(self, node):
-        line = block_line(node)
-        found = embedded_entries(node.content, line) if self.page is not None else []
+    def add_embedded(self, html, line):
+        """Add the videos and tweets embedded in `html` to the current section; how many."""
+        found = embedded_entries(html, line) if self.page is not None else []
         for entry in found:
             if link_problem_of_url(entry.url) is None:
                 self.current_section(line).entries.append(entry)
-        if not found:
+        return len(found)
+
+    def visit_html_block(self, node):
+        line = block_line(node)
+        if not self.add_embedded(node.content, line):
             self.skip("embedded tweet" if "twitter-tweet" in node.content else "raw HTML", line)
 
     def visit_blockquote(self, node):
