@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0008_change_log'),
+        ('catalog', '0009_link_health'),
     ]
 
     operations = [
