@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from . import search
 from .browse import fetch_entries
-from .models import Section, Topic
+from .models import Entry, Section, Topic
 
 LIMIT = 20  # per group on the results page
 SUGGESTIONS = 5  # per group in the suggestions list
@@ -85,6 +85,9 @@ def site_search(text, *, limit=LIMIT):
             .order_by("topic__edition__position", "topic__title", "position", "id")[:limit]
         )
         results.sections = [hit(s.title, s.get_absolute_url(), str(s.topic), parsed) for s in sections]
+    # Readers never see unpublished entries nor dead links here (few: one small query).
+    hidden = set(Entry.objects.exclude(pk__in=Entry.objects.listed()).values_list("pk", flat=True))
+    ids = [pk for pk in ids if pk not in hidden]
     results.entry_count = len(ids)
     results.entries = fetch_entries(ids[:limit])
     for entry in results.entries:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from catalog.models import Entry, LinkState
 from catalog.search import matching_ids, parse_query
 
 
@@ -83,3 +84,14 @@ def test_a_query_without_words_shows_no_results_and_a_long_one_is_cut(client, li
     assert response.status_code == 200 and "result" not in response.content.decode().split("<h1>Search</h1>")[1][:10]
     data = client.get("/search/", {"q": "istio " * 200, "format": "json"}).json()
     assert len(data["query"]) == 200 and data["entries"]["count"] == 2
+
+
+def test_unpublished_entries_and_dead_links_are_never_found(client, little_mesh):
+    _, _, entries = little_mesh
+    entries["istio"].published = False
+    entries["istio"].save()
+    data = client.get("/search/", {"q": "istio", "format": "json"}).json()
+    assert [hit["title"] for hit in data["entries"]["results"]] == ["Kiali console for Istio"]
+    assert "Istio service mesh" not in client.get("/search/", {"q": "istio"}).content.decode()
+    Entry.objects.filter(pk=entries["envoy"].pk).update(link_state=LinkState.DEAD)
+    assert client.get("/search/", {"q": "envoy", "format": "json"}).json()["entries"]["count"] == 0
