@@ -109,18 +109,17 @@ def server_env(url):
 
 
 def topic_urls(url):
-    """The largest topic, a middle one and a small one of the default edition."""
+    """The largest topic page, a middle one and a small one (each at its edition's address)."""
     code = (
         "import django; django.setup()\n"
         "from django.db.models import Count\n"
-        "from catalog.models import Edition, Topic\n"
-        "first = Edition.objects.first()\n"
-        "rows = list(Topic.objects.filter(edition=first).annotate(n=Count('sections__placements'))"
-        ".order_by('-n').values_list('slug', 'n'))\n"
+        "from catalog.models import Topic\n"
+        "rows = list(Topic.objects.annotate(n=Count('sections__placements')).filter(n__gt=0)"
+        ".order_by('-n').values_list('slug', 'edition__slug', 'n'))\n"
         "import json; print(json.dumps([rows[0], rows[len(rows) // 2], rows[-1]]))\n"
     )
     out = _run([sys.executable, "-c", code], server_env(url), capture_output=True, text=True).stdout
-    return [(f"/topics/{slug}/", count) for slug, count in json.loads(out.strip().splitlines()[-1])]
+    return [(f"/topics/{slug}/{edition}/", count) for slug, edition, count in json.loads(out.strip().splitlines()[-1])]
 
 
 WRITER = r"""
