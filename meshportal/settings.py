@@ -8,6 +8,7 @@ stops the process at start-up instead of running insecurely.
 
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -35,7 +36,7 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY is not set. Set it (and DJANGO_ALLOWED_HOSTS) for a "
-            "deployment, or set DJANGO_DEBUG=1 for local development."
+            "deployment; in a checkout, `make .env` writes a local one for manage.py."
         )
     # A throwaway key for local development: sessions do not survive a restart.
     SECRET_KEY = get_random_secret_key()
@@ -52,16 +53,25 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_filters",
     "taggit",
+    "django_tasks",
+    "django_tasks_db",
+    "csp",
+    "axes",
     "catalog",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # serves its own precompressed files
+    # HTML, JSON and CSV compressed here too, not only behind a proxy (see docs/deployment.md on BREACH).
+    "django.middleware.gzip.GZipMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "catalog.middleware.RequestBodyLimitMiddleware",  # before anything reads a body
     "catalog.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,7 +79,41 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its refusal page
 ]
+
+# Admin login throttling (django-axes): failed attempts are rows in the database,
+# so every worker and process sees them. After ADMIN_LOGIN_FAILURE_LIMIT failures
+# from one client address, its logins are refused for ADMIN_LOGIN_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "catalog.auth.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("ADMIN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ADMIN_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "catalog.ratelimit.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_VERBOSE = False
+
+# Content-Security-Policy (django-csp 4) on every response, the admin included:
+# scripts, styles, images and fonts only from this site, no inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "meshportal.urls"
 
@@ -132,6 +176,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# How many processes serve the site (gunicorn reads it too: deploy/gunicorn.conf.py).
+# The memory cache is per process: with more than one, REDIS_URL is required
+# (`check --deploy` says so), since the rate limit and one-time forms live there.
+WEB_CONCURRENCY = int(os.environ.get("WEB_CONCURRENCY") or 2)
+
 # Seconds a browse or topic page stays in the cache; the key holds the
 # catalog's data version, so writes are seen at once. 0 turns it off.
 # Off by default in debug mode, where templates change under a running server.
@@ -170,9 +219,50 @@ SUBMISSION_RATE_LIMIT = int(os.environ.get("SUBMISSION_RATE_LIMIT", "5"))
 SUBMISSION_RATE_WINDOW = int(os.environ.get("SUBMISSION_RATE_WINDOW", "3600"))
 SUBMISSION_MIN_FILL_SECONDS = int(os.environ.get("SUBMISSION_MIN_FILL_SECONDS", "3"))
 SUBMISSION_FORM_MAX_AGE = int(os.environ.get("SUBMISSION_FORM_MAX_AGE", str(24 * 3600)))
-# Behind a proxy, the client address is the last one it appends to X-Forwarded-For.
-CLIENT_IP_FROM_X_FORWARDED_FOR = env_bool("DJANGO_BEHIND_PROXY", False)
+# The number of reverse proxies in front of the app that each append the address they
+# saw to X-Forwarded-For (1 for the nginx of deploy/). The client address is then the
+# entry that many places from the end; anything before it is the client's say.
+# 0 (the default): REMOTE_ADDR, and X-Forwarded-For is ignored. DJANGO_BEHIND_PROXY=1
+# is the older spelling of 1.
+TRUSTED_PROXY_COUNT = int(
+    os.environ.get("DJANGO_TRUSTED_PROXY_COUNT") or ("1" if env_bool("DJANGO_BEHIND_PROXY", False) else "0")
+)
+# Largest request body /submit/ reads; larger ones (and multipart bodies) are refused unread.
+SUBMISSION_MAX_BODY_BYTES = int(os.environ.get("SUBMISSION_MAX_BODY_BYTES", str(32 * 1024)))
 CSRF_FAILURE_VIEW = "catalog.submission_views.csrf_failure"
+
+# Background jobs (docs/link-health.md): Django's tasks framework (the django-tasks
+# backport). "immediate" runs a job inside the command that enqueues it (nothing
+# else to run); "database" queues it in the database for `manage.py db_worker`
+# processes (on PostgreSQL, any number of them on any number of machines).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate")
+_TASK_BACKENDS = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}, not {TASKS_BACKEND!r}.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+
+# Link checker (manage.py check_links; docs/link-health.md).
+LINK_CHECK_CONCURRENCY = int(os.environ.get("LINK_CHECK_CONCURRENCY", "256"))
+LINK_CHECK_PER_HOST = int(os.environ.get("LINK_CHECK_PER_HOST", "4"))
+LINK_CHECK_HOST_DELAY = float(os.environ.get("LINK_CHECK_HOST_DELAY", "0.25"))
+LINK_CHECK_TIMEOUT = float(os.environ.get("LINK_CHECK_TIMEOUT", "15"))
+LINK_CHECK_MAX_BODY = int(os.environ.get("LINK_CHECK_MAX_BODY", str(256 * 1024)))
+LINK_CHECK_MAX_REDIRECTS = int(os.environ.get("LINK_CHECK_MAX_REDIRECTS", "5"))
+LINK_CHECK_RETRY_AFTER_MAX = float(os.environ.get("LINK_CHECK_RETRY_AFTER_MAX", "30"))
+# "dead" = failed this many checks in a row, the first at least this many days before the last.
+LINK_DEAD_AFTER_FAILURES = int(os.environ.get("LINK_DEAD_AFTER_FAILURES", "3"))
+LINK_DEAD_AFTER_DAYS = int(os.environ.get("LINK_DEAD_AFTER_DAYS", "14"))
+# Networks the checker may reach although they are not public (tests allow 127.0.0.0/8). Empty: none.
+LINK_CHECK_ALLOWED_NETWORKS = env_list("LINK_CHECK_ALLOWED_NETWORKS")
+
+# GitHub enrichment (manage.py refresh_github). Without a token: 60 requests an hour.
+GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")
+GITHUB_API_URL = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+# A repository not pushed to for this many days is flagged as inactive.
+GITHUB_STALE_DAYS = int(os.environ.get("GITHUB_STALE_DAYS", str(18 * 30)))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -189,7 +279,7 @@ USE_TZ = True
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -206,6 +296,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", not (STATIC_ROOT / "staticfiles.json").exists())
 if WHITENOISE_USE_FINDERS:
     STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+# Files browsers ask for at the site's root (/favicon.ico).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # Security headers; the HTTPS ones are on unless the deployment says it
 # terminates TLS elsewhere without forwarding the scheme.
@@ -220,7 +312,7 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
-    if env_bool("DJANGO_BEHIND_PROXY", False):
+    if TRUSTED_PROXY_COUNT:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 TAGGIT_CASE_INSENSITIVE = True
