@@ -126,8 +126,10 @@ def main():
             env=env,
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
         )
+        if done.returncode:
+            sys.exit(f"measuring {entries:,} entries failed:\n{done.stderr[-3000:]}")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(f"== {entries:,} entries measured", flush=True)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
