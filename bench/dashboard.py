@@ -94,7 +94,7 @@ def measure(runs, runs_after_write):
         "sql_ms": sum(float(q["time"]) for q in capture.captured_queries) * 1000,
         "slowest_ms": float(slowest["time"]) * 1000,
         "slowest": slowest["sql"][:90],
-        "rows": [(title, count) for title, count, _ in response.context["rows"]],
+        "rows": [(title, count) for title, count, _ in response.context_data["rows"]],
     }
 
 
