@@ -6,8 +6,7 @@ Uses bench/browse.py's databases (built once by bench/synthetic.py, reused while
 their size, generator and migrations match; never db.sqlite3). For each size, in a
 fresh process with production settings, a staff user (made in the bench database)
 requests /admin/dashboard/ through Django's test Client with the whole middleware
-stack: once to warm up, once under CaptureQueriesContext (query count, SQL time and
-the slowest query), then --runs times ("cached": the gap counts are kept per data
+stack: once to warm up, then --runs times ("cached": the gap counts are kept per data
 version), then --runs-after-write times right after a write that changes the data
 version ("after a write": the counts are computed again from the tables). p50 is the
 median wall time, p90 the nearest rank; "CPU p50" is the process CPU time, which
@@ -57,10 +56,9 @@ def measure(runs, runs_after_write):
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.db import close_old_connections, connection
+    from django.db import close_old_connections
     from django.db.models.functions import Now
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from catalog.models import Entry
 
@@ -77,10 +75,7 @@ def measure(runs, runs_after_write):
             raise SystemExit(f"{URL}: HTTP {response.status_code}")
         return response
 
-    get()
-    with CaptureQueriesContext(connection) as capture:
-        response = get()
-    slowest = max(capture.captured_queries, key=lambda q: float(q["time"]))
+    response = get()  # warm-up, and the counts to print
     first = Entry.objects.order_by("pk").values_list("pk", flat=True).first()
 
     def write():  # the triggers give the catalog a new data version
@@ -90,10 +85,6 @@ def measure(runs, runs_after_write):
         "entries": Entry.objects.count(),
         "cached": timed(get, runs),
         "after a write": timed(get, runs_after_write, before=write),
-        "queries": len(capture.captured_queries),
-        "sql_ms": sum(float(q["time"]) for q in capture.captured_queries) * 1000,
-        "slowest_ms": float(slowest["time"]) * 1000,
-        "slowest": slowest["sql"][:90],
         "rows": [(title, count) for title, count, _ in response.context_data["rows"]],
     }
 
@@ -134,16 +125,13 @@ def main():
         print(f"== {entries:,} entries measured", flush=True)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\n/admin/dashboard/, {args.runs} cached runs, {args.runs_after_write} after a write; load average {load}")
-    print(f"{'entries':>9} {'case':<14} {'p50 ms':>8} {'p90 ms':>8} {'CPU p50':>8} {'queries':>8} {'SQL ms':>8}")
+    print(f"{'entries':>9} {'case':<14} {'p50 ms':>8} {'p90 ms':>8} {'CPU p50':>8}")
     for r in results:
         for case in ("cached", "after a write"):
             t = r[case]
-            print(
-                f"{r['entries']:>9,} {case:<14} {t['p50']:>8.0f} {t['p90']:>8.0f} {t['cpu_p50']:>8.0f}"
-                f" {r['queries']:>8} {r['sql_ms']:>8.0f}"
-            )
+            print(f"{r['entries']:>9,} {case:<14} {t['p50']:>8.0f} {t['p90']:>8.0f} {t['cpu_p50']:>8.0f}")
     for r in results:
-        print(f"\n{r['entries']:,} entries, slowest query ({r['slowest_ms']:.0f} ms): {r['slowest']}…")
+        print(f"\n{r['entries']:,} entries:")
         for title, count in r["rows"]:
             print(f"  {count:>8,}  {title}")
     big = [r for r in results if r["entries"] >= 200_000]
