@@ -21,7 +21,7 @@ from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
 from .facet_index import current_version, snapshot
-from .models import URL_KEY, Edition, Entry, Label, Placement, Section, Submission, TaggedEntry, Topic, url_rest
+from .models import URL_KEY, Edition, Entry, Label, Placement, Section, Submission, TaggedEntry, url_rest
 
 MATURITY_GROUP = "maturity"
 LEGACY_LABEL = "legacy"
@@ -174,17 +174,11 @@ def _compute_counts():
     maturity = flags(tagged[np.isin(tagged[:, 1], maturity_ids), 0])
     legacy = flags(tagged[np.isin(tagged[:, 1], legacy_ids), 0])
 
-    edition_of = dict(Topic.objects.values_list("pk", "edition_id"))
-    topic_of = dict(Section.objects.values_list("pk", "topic_id"))
-    placed_rows = _fetch(Placement.objects.values_list("entry_id", "section_id"))
-    # One (entry, edition) pair per entry and edition: unique over entry * width + edition.
-    width = max(edition_of.values(), default=0) + 1
-    combined = np.unique(
-        np.fromiter(
-            (e * width + edition_of[topic_of[s]] for e, s in placed_rows), dtype=np.int64, count=len(placed_rows)
-        )
-    )
-    pairs = np.stack([combined // width, combined % width], axis=1)
+    # One (entry, edition) row per entry and edition, joined and made distinct in SQL.
+    pairs = np.array(
+        _fetch(Placement.objects.values_list("entry_id", "section__topic__edition_id").distinct().order_by()),
+        dtype=np.int64,
+    ).reshape(-1, 2)
     placed = flags(pairs[:, 0])
     first = Edition.objects.order_by("position", "id").values_list("pk", flat=True).first()
     in_first = flags(pairs[pairs[:, 1] == first, 0]) if first is not None else np.zeros(size, dtype=bool)
