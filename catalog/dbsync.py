@@ -7,6 +7,14 @@ hidden in save() or signals.
 
 - catalog_catalogstate.version gets a new random value after any write to a
   catalog table. Caches and the in-memory facet index are keyed by it.
+- catalog_catalogchange, the change log: the id of each entry whose row,
+  placements or labels changed (NULL for a change to the page tree or the
+  labels, 0 for a TRUNCATE), in sequence. Each process's facet index catches
+  up from it (`catalog/facet_index.py`), so it works across processes and
+  machines. Only the last CHANGE_LOG_KEPT rows are kept. On PostgreSQL the
+  version is bumped BEFORE each statement: that takes the state row's lock
+  before any log id is drawn, so writers draw log ids in commit order and a
+  reader never sees a later id before an earlier one.
 - SQLite: catalog_entry_fts, an FTS5 table (title, description, url, labels)
   whose rowid is the entry id.
 - PostgreSQL: catalog_entry.search_document, a weighted tsvector (title A,
@@ -31,6 +39,20 @@ WATCHED_TABLES = [
     "catalog_placement",
 ]
 
+# The tables whose rows name an entry (and the column that does), and the
+# tables of the page tree and labels, for the change log.
+ENTRY_TABLES = {"catalog_entry": "id", "catalog_placement": "entry_id", "catalog_taggedentry": "content_object_id"}
+TREE_TABLES = [
+    "catalog_edition",
+    "catalog_dimension",
+    "catalog_topic",
+    "catalog_section",
+    "catalog_labelgroup",
+    "catalog_label",
+]
+CHANGE_LOG_KEPT = 50_000
+LOG_EVENTS = ("insert", "update", "delete")
+
 FTS_COLUMNS = "title, description, url, labels, tokenize = 'porter unicode61 remove_diacritics 2'"
 SQLITE_LABELS = (
     "(SELECT coalesce(group_concat(l.name, ' '), '') FROM catalog_taggedentry t"
@@ -38,7 +60,7 @@ SQLITE_LABELS = (
 )
 
 
-def _sqlite_install():
+def _sqlite_install(with_log):
     bump = (
         "INSERT INTO catalog_catalogstate (id, version) VALUES (1, lower(hex(randomblob(16))))"
         " ON CONFLICT(id) DO UPDATE SET version = excluded.version;"
@@ -48,6 +70,24 @@ def _sqlite_install():
         for event in ("INSERT", "UPDATE", "DELETE"):
             statements.append(
                 f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} BEGIN {bump} END;"
+            )
+    prune = (
+        "DELETE FROM catalog_catalogchange WHERE id <="
+        f" (SELECT max(id) FROM catalog_catalogchange) - {CHANGE_LOG_KEPT};"
+    )
+    for table, column in ENTRY_TABLES.items() if with_log else ():
+        new, old = f"(new.{column}, abs(random()))", f"(old.{column}, abs(random()))"
+        logged = {"insert": new, "update": f"{old}, {new}", "delete": old}
+        for event in LOG_EVENTS:
+            statements.append(
+                f"CREATE TRIGGER {table}_log_{event} AFTER {event.upper()} ON {table} BEGIN"
+                f" INSERT INTO catalog_catalogchange (entry_id, token) VALUES {logged[event]}; {prune} END;"
+            )
+    for table in TREE_TABLES if with_log else ():
+        for event in LOG_EVENTS:
+            statements.append(
+                f"CREATE TRIGGER {table}_log_{event} AFTER {event.upper()} ON {table} BEGIN"
+                f" INSERT INTO catalog_catalogchange (entry_id, token) VALUES (NULL, abs(random())); {prune} END;"
             )
     labels_of = SQLITE_LABELS.format
     statements += [
@@ -85,6 +125,9 @@ def _sqlite_uninstall_triggers():
     for table in WATCHED_TABLES:
         for event in ("insert", "update", "delete"):
             statements.append(f"DROP TRIGGER IF EXISTS {table}_version_{event}")
+    for table in [*ENTRY_TABLES, *TREE_TABLES]:
+        for event in LOG_EVENTS:
+            statements.append(f"DROP TRIGGER IF EXISTS {table}_log_{event}")
     for name in ("entry_fts_insert", "entry_fts_update", "entry_fts_delete", "label_fts_update"):
         statements.append(f"DROP TRIGGER IF EXISTS catalog_{name}")
     for name in ("insert", "delete", "update"):
@@ -92,19 +135,59 @@ def _sqlite_uninstall_triggers():
     return statements
 
 
-_POSTGRES_INSTALL = [
-    """
+_POSTGRES_BUMP = """
     CREATE OR REPLACE FUNCTION catalog_bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       INSERT INTO catalog_catalogstate (id, version) VALUES (1, md5(random()::text || clock_timestamp()::text))
       ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version;
+      {prune}
+      RETURN NULL;
+    END $$
+"""
+_POSTGRES_PRUNE = (
+    f"DELETE FROM catalog_catalogchange WHERE id <= (SELECT max(id) FROM catalog_catalogchange) - {CHANGE_LOG_KEPT};"
+)
+
+_POSTGRES_INSTALL = [
+    _POSTGRES_BUMP.format(prune=_POSTGRES_PRUNE),
+    *[
+        f"CREATE TRIGGER {table}_version BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}"
+        " FOR EACH STATEMENT EXECUTE FUNCTION catalog_bump_version()"
+        for table in WATCHED_TABLES
+    ],
+    """
+    CREATE OR REPLACE FUNCTION catalog_log_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE mark bigint := (random() * 9e15)::bigint;
+    BEGIN
+      IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO catalog_catalogchange (entry_id, token) VALUES (0, mark);
+      ELSIF TG_NARGS = 0 THEN
+        INSERT INTO catalog_catalogchange (entry_id, token) VALUES (NULL, mark);
+      ELSE
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+          INSERT INTO catalog_catalogchange (entry_id, token) VALUES ((to_jsonb(OLD) ->> TG_ARGV[0])::bigint, mark);
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+          INSERT INTO catalog_catalogchange (entry_id, token) VALUES ((to_jsonb(NEW) ->> TG_ARGV[0])::bigint, mark);
+        END IF;
+      END IF;
       RETURN NULL;
     END $$
     """,
     *[
-        f"CREATE TRIGGER {table}_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}"
-        " FOR EACH STATEMENT EXECUTE FUNCTION catalog_bump_version()"
-        for table in WATCHED_TABLES
+        f"CREATE TRIGGER {table}_log AFTER INSERT OR UPDATE OR DELETE ON {table}"
+        f" FOR EACH ROW EXECUTE FUNCTION catalog_log_change('{column}')"
+        for table, column in ENTRY_TABLES.items()
+    ],
+    *[
+        f"CREATE TRIGGER {table}_log_truncate AFTER TRUNCATE ON {table}"
+        " FOR EACH STATEMENT EXECUTE FUNCTION catalog_log_change()"
+        for table in [*ENTRY_TABLES, *TREE_TABLES]
+    ],
+    *[
+        f"CREATE TRIGGER {table}_log AFTER INSERT OR UPDATE OR DELETE ON {table}"
+        " FOR EACH STATEMENT EXECUTE FUNCTION catalog_log_change()"
+        for table in TREE_TABLES
     ],
     "ALTER TABLE catalog_entry ADD COLUMN IF NOT EXISTS search_document tsvector",
     """
@@ -152,11 +235,19 @@ _POSTGRES_INSTALL = [
     "CREATE INDEX IF NOT EXISTS catalog_entry_search_document ON catalog_entry USING gin (search_document)",
 ]
 
+_POSTGRES_INSTALL_BEFORE_LOG = [
+    _POSTGRES_BUMP.format(prune=""),
+    *(s for s in _POSTGRES_INSTALL[1:] if "catalog_catalogchange" not in s and "_log" not in s),
+]
+
 _POSTGRES_UNINSTALL = [
     "DROP TRIGGER IF EXISTS catalog_label_document ON catalog_label",
     "DROP TRIGGER IF EXISTS catalog_taggedentry_document ON catalog_taggedentry",
     "DROP TRIGGER IF EXISTS catalog_entry_document ON catalog_entry",
     *[f"DROP TRIGGER IF EXISTS {table}_version ON {table}" for table in WATCHED_TABLES],
+    *[f"DROP TRIGGER IF EXISTS {table}_log ON {table}" for table in [*ENTRY_TABLES, *TREE_TABLES]],
+    *[f"DROP TRIGGER IF EXISTS {table}_log_truncate ON {table}" for table in [*ENTRY_TABLES, *TREE_TABLES]],
+    "DROP FUNCTION IF EXISTS catalog_log_change()",
     "DROP FUNCTION IF EXISTS catalog_label_renamed()",
     "DROP FUNCTION IF EXISTS catalog_entry_labels_changed()",
     "DROP FUNCTION IF EXISTS catalog_entry_document()",
@@ -167,21 +258,28 @@ _POSTGRES_UNINSTALL = [
 
 def install(connection):
     """(Re)create the triggers and the search index on `connection`, and fill the index."""
+    # Migrations before the change log's own run this too: its triggers come once its table exists.
+    with_log = "catalog_catalogchange" in connection.introspection.table_names()
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             for statement in _sqlite_uninstall_triggers():
                 cursor.execute(statement)
             cursor.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS catalog_entry_fts USING fts5({FTS_COLUMNS})")
             cursor.execute("DELETE FROM catalog_entry_fts")
-            for statement in _sqlite_install():
+            for statement in _sqlite_install(with_log):
                 cursor.execute(statement)
         elif connection.vendor == "postgresql":
             for statement in _POSTGRES_UNINSTALL[:-1]:  # not the column: its values stay
                 cursor.execute(statement)
-            for statement in _POSTGRES_INSTALL:
+            for statement in _POSTGRES_INSTALL if with_log else _POSTGRES_INSTALL_BEFORE_LOG:
                 cursor.execute(statement)
         else:
             raise RuntimeError(f"meshportal supports SQLite and PostgreSQL, not {connection.vendor}")
+        if with_log:
+            # A first row, so that every index sees a row to catch up from (and anything
+            # installed meanwhile, e.g. after a restore, makes the processes reload the tree).
+            token = "abs(random())" if connection.vendor == "sqlite" else "(random() * 9e15)::bigint"
+            cursor.execute(f"INSERT INTO catalog_catalogchange (entry_id, token) VALUES (NULL, {token})")  # noqa: S608
 
 
 def uninstall(connection):

@@ -12,6 +12,9 @@ named rows; `IndexBuilder` turns them into columns, one small method a part.
 Each facet of the registry (`catalog/facets.py`) reads its column by name.
 """
 
+import bisect
+import copy
+import functools
 import logging
 import threading
 from collections import defaultdict
@@ -101,6 +104,14 @@ class Values:
         return [self.position[k] for k in keys if k in self.position]
 
 
+def distinct(values):
+    """The distinct values, sorted (numpy's hashing `np.unique` is slower here)."""
+    values = np.sort(values)
+    if len(values) < 2:
+        return values
+    return values[np.concatenate(([True], values[1:] != values[:-1]))]
+
+
 def packed_masks(masks, size):
     """Boolean masks over `size` entries, one row each, as packed bits (n/8 bytes a row)."""
     return np.packbits(np.asarray(masks, dtype=bool).reshape(len(masks), size), axis=1)
@@ -113,20 +124,53 @@ def popcounts(packed, packed_base):
     return np.bitwise_count(packed & packed_base).sum(axis=1, dtype=np.int64)
 
 
+def _patched_bits(packed, size, changed, entry, code):
+    """Packed masks (one row a value) grown to `size` entries, the bits of the
+    `changed` entries cleared, then those of the (entry, code) pairs set."""
+    grow = (size + 7) // 8 - packed.shape[1]
+    packed = np.pad(packed, ((0, 0), (0, grow))) if grow > 0 else packed.copy()
+    bit = np.left_shift(1, 7 - (changed & 7)).astype(np.uint8)
+    for byte, b in zip((changed >> 3).tolist(), bit.tolist(), strict=True):
+        packed[:, byte] &= ~np.uint8(b)
+    bit = np.left_shift(1, 7 - (entry & 7)).astype(np.uint8)
+    for row, byte, b in zip(code.tolist(), (entry >> 3).tolist(), bit.tolist(), strict=True):
+        packed[row, byte] |= b
+    return packed
+
+
 class Pairs:
-    """A many-to-many column: unique (entry index, value code) pairs."""
+    """A many-to-many column: unique (entry index, value code) pairs, sorted by entry."""
 
     def __init__(self, entry_idx, codes, values, size):
-        width = len(values.keys) + 1
-        entry_idx = np.asarray(entry_idx, dtype=np.int64)
-        combined = np.unique(entry_idx * width + np.asarray(codes, dtype=np.int64)) if len(entry_idx) else entry_idx
-        self.entry, self.code = combined // width, combined % width
+        entry_idx, codes = np.asarray(entry_idx, dtype=np.int64), np.asarray(codes, dtype=np.int64)
+        if len(entry_idx):
+            width = len(values.keys) + 1
+            combined = distinct(entry_idx * width + codes)
+            entry_idx, codes = combined // width, combined % width
+        # 32 bits: half the memory to copy when the index follows a write.
+        self.entry, self.code = entry_idx.astype(np.int32), codes.astype(np.int32)
         self.values, self.size = values, size
         self.packed = None
         if len(values.keys) <= PACKED_LIMIT:
             table = np.zeros((len(values.keys), size), dtype=bool)
             table[self.code, self.entry] = True
             self.packed = np.packbits(table, axis=1)
+
+    def patched(self, changed, entry_idx, codes, size):
+        """These pairs with those of the `changed` entries (sorted numbers) replaced by new ones."""
+        width = len(self.values.keys) + 1
+        fresh = distinct(np.asarray(entry_idx, dtype=np.int64) * width + np.asarray(codes, dtype=np.int64))
+        fresh_entry, fresh_code = (fresh // width).astype(np.int32), (fresh % width).astype(np.int32)
+        starts, ends = np.searchsorted(self.entry, changed), np.searchsorted(self.entry, changed, side="right")
+        gone = np.concatenate([np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)] or [[]])
+        entry, code = np.delete(self.entry, gone.astype(np.int64)), np.delete(self.code, gone.astype(np.int64))
+        at = np.searchsorted(entry, fresh_entry)
+        pairs = Pairs.__new__(Pairs)
+        pairs.entry, pairs.code = np.insert(entry, at, fresh_entry), np.insert(code, at, fresh_code)
+        pairs.values, pairs.size, pairs.packed = self.values, size, None
+        if self.packed is not None:
+            pairs.packed = _patched_bits(self.packed, size, changed, fresh_entry, fresh_code)
+        return pairs
 
     def mask(self, keys):
         selected = np.zeros(self.size, dtype=bool)
@@ -143,7 +187,7 @@ class Codes:
     """A single-valued column: one value code per entry, -1 for none."""
 
     def __init__(self, codes, values):
-        self.code = np.asarray(codes, dtype=np.int64)
+        self.code = np.asarray(codes, dtype=np.int32)
         self.values = values
         self.packed = None
         if len(values.keys) <= PACKED_LIMIT:
@@ -151,6 +195,17 @@ class Codes:
             has = self.code >= 0
             table[self.code[has], np.flatnonzero(has)] = True
             self.packed = np.packbits(table, axis=1)
+
+    def patched(self, changed, codes, size):
+        """This column grown to `size` entries, with new codes for the `changed` entries."""
+        column = Codes.__new__(Codes)
+        column.code = np.concatenate([self.code, np.full(size - len(self.code), -1, dtype=np.int32)])
+        column.code[changed] = codes
+        column.values, column.packed = self.values, None
+        if self.packed is not None:
+            has = codes >= 0
+            column.packed = _patched_bits(self.packed, size, changed, changed[has], codes[has])
+        return column
 
     def mask(self, keys):
         return np.isin(self.code, self.values.codes(keys))
@@ -162,7 +217,28 @@ class Codes:
         return np.bincount(codes[codes >= 0], minlength=len(self.values.keys))
 
 
-# --- loading: named rows from one snapshot -------------------------------------------------
+class Vocabulary:
+    """Strings (languages as spelled, hosts) as small integer codes; grows, never renumbers."""
+
+    def __init__(self):
+        self.words, self.code = [], {}
+
+    def copy(self):
+        other = Vocabulary()
+        other.words, other.code = list(self.words), dict(self.code)
+        return other
+
+    def __call__(self, word):
+        if not word:
+            return -1
+        code = self.code.get(word)
+        if code is None:
+            code = self.code[word] = len(self.words)
+            self.words.append(word)
+        return code
+
+
+# --- loading: named rows, in one snapshot ------------------------------------------------
 
 
 class EditionRow(NamedTuple):
@@ -194,23 +270,26 @@ class LabelRow(NamedTuple):
     group: str
 
 
-ENTRY_COLUMNS = "id, year, github_stars, rating, featured, language, url, lower(title), created_at"
+# An entry row: (id, year, stars, rating, featured, language, url, title key, added as a number).
+# Plain tuples: 200,000 named ones cost a second to make.
+ENTRY_COLUMNS = "id, year, github_stars, rating, featured, language, url, lower(title), {added}"
+ADDED = {"sqlite": "julianday(created_at)", "postgresql": "extract(epoch from created_at)::float8"}
+CHANGES = "catalog_catalogchange"
+# More changed entries than this since an index was built: build it again instead.
+MAX_CHANGES = 5_000
+CHUNK = 500
 
 
 @dataclass
-class Rows:
-    """What the index is built from, read in one snapshot."""
+class Tree:
+    """The page tree and the labels: small tables, read whole."""
 
-    version: str
     editions: list
     dimensions: list
     topics: list
     sections: list
     groups: list  # (slug, name)
     labels: list
-    entries: list  # ENTRY_COLUMNS tuples, in id order
-    placements: np.ndarray  # (entry id, section id)
-    tagged: np.ndarray  # (entry id, label id)
 
 
 def _fetch(sql, params=()):
@@ -223,75 +302,93 @@ def _pairs(rows):
     return np.array(rows, dtype=np.int64).reshape(-1, 2)
 
 
-def load_rows():
-    """Every row the index needs, from one snapshot, with that snapshot's version."""
-    entry, placement, tagged = Entry._meta.db_table, Placement._meta.db_table, TaggedEntry._meta.db_table
-    with snapshot():
-        version = current_version()
-        return Rows(
-            version=version,
-            editions=[
-                EditionRow(*r) for r in Edition.objects.order_by("position", "id").values_list("id", "slug", "name")
-            ],
-            dimensions=[
-                EditionRow(*r)
-                for r in Dimension.objects.order_by("edition__position", "position", "id").values_list(
-                    "id", "slug", "name"
-                )
-            ],
-            topics=[
-                TopicRow(*r)
-                for r in Topic.objects.order_by("edition__position", "position", "title").values_list(
-                    "id", "slug", "title", "edition_id", "dimension_id"
-                )
-            ],
-            sections=[
-                SectionRow(*r)
-                for r in Section.objects.order_by("position", "id").values_list(
-                    "id", "slug", "title", "topic_id", "parent_id"
-                )
-            ],
-            # Labels of internal groups are for curators only: no facet, no filter.
-            groups=list(
-                LabelGroup.objects.filter(internal=False).order_by("position", "id").values_list("slug", "name")
-            ),
-            labels=[
-                LabelRow(*r)
-                for r in Label.objects.exclude(group__internal=True)
-                .order_by("group__position", "position", "name")
-                .values_list("id", "slug", "name", "group__slug")
-            ],
-            # The large tables through a plain cursor: the ORM's row objects cost more than the query.
-            # (Table names come from the models, never from input.)
-            entries=_fetch(f"SELECT {ENTRY_COLUMNS} FROM {entry} ORDER BY id"),  # noqa: S608
-            placements=_pairs(_fetch(f"SELECT entry_id, section_id FROM {placement}")),  # noqa: S608
-            tagged=_pairs(_fetch(f"SELECT content_object_id, tag_id FROM {tagged}")),  # noqa: S608
-        )
+def load_tree():
+    return Tree(
+        editions=[EditionRow(*r) for r in Edition.objects.order_by("position", "id").values_list("id", "slug", "name")],
+        dimensions=[
+            EditionRow(*r)
+            for r in Dimension.objects.order_by("edition__position", "position", "id").values_list("id", "slug", "name")
+        ],
+        topics=[
+            TopicRow(*r)
+            for r in Topic.objects.order_by("edition__position", "position", "title").values_list(
+                "id", "slug", "title", "edition_id", "dimension_id"
+            )
+        ],
+        sections=[
+            SectionRow(*r)
+            for r in Section.objects.order_by("position", "id").values_list(
+                "id", "slug", "title", "topic_id", "parent_id"
+            )
+        ],
+        # Labels of internal groups are for curators only: no facet, no filter.
+        groups=list(LabelGroup.objects.filter(internal=False).order_by("position", "id").values_list("slug", "name")),
+        labels=[
+            LabelRow(*r)
+            for r in Label.objects.exclude(group__internal=True)
+            .order_by("group__position", "position", "name")
+            .values_list("id", "slug", "name", "group__slug")
+        ],
+    )
 
 
-# --- building: one small builder per part ---------------------------------------------------
+def current_state():
+    """(data version, the change log's last row as (sequence number, token)): one query."""
+    row = _fetch(
+        f"SELECT s.version, c.id, c.token FROM {CatalogState._meta.db_table} s"  # noqa: S608 - constants
+        f" LEFT JOIN (SELECT id, token FROM {CHANGES} ORDER BY id DESC LIMIT 1) c ON 1 = 1 WHERE s.id = 1"
+    )
+    version, seq, token = row[0] if row else ("empty", None, None)
+    return version, (seq, token)
 
 
-def _values_by_frequency(raw_values, key_of):
-    """Keys for raw values (e.g. languages) with the most frequent spelling as label."""
-    spellings = {}
-    for value in raw_values:
-        if value:
-            forms = spellings.setdefault(key_of(value), {})
-            forms[value] = forms.get(value, 0) + 1
-    keys = sorted(spellings)
-    return Values(keys, [max(spellings[k].items(), key=lambda kv: (kv[1], kv[0]))[0] for k in keys])
+def _entry_rows(where="", params=()):
+    # The large tables through a plain cursor: the ORM's row objects cost more than the query.
+    # (Table names come from the models, never from input.)
+    table = Entry._meta.db_table
+    return _fetch(f"SELECT {_entry_columns()} FROM {table} {where} ORDER BY id", params)  # noqa: S608
 
 
-def _first_of_each(pairs):
-    """Values from (key, label) pairs, in first-seen order."""
-    keys, labels, seen = [], [], set()
-    for key, label in pairs:
-        if key not in seen:
-            seen.add(key)
-            keys.append(key)
-            labels.append(label)
-    return Values(keys, labels)
+def _entry_columns():
+    return ENTRY_COLUMNS.format(added=ADDED[connection.vendor])
+
+
+def _in_chunks(sql, ids):
+    rows = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        rows += _fetch(sql.format(marks=", ".join(["%s"] * len(chunk))), chunk)
+    return rows
+
+
+def load_changes(seen):
+    """What changed after the log row `seen` (sequence number, token), read in
+    the current snapshot: (the last row, changed entry ids, their rows,
+    placements and labels, the tree if it changed). None when a full build is
+    due: the row seen is gone or is another (the log was pruned past it, or
+    the database restored), a table was emptied, or too many entries changed."""
+    since, token = seen
+    if since is None:  # the log was empty then: not from a migrated database
+        return None
+    row = _fetch(f"SELECT token FROM {CHANGES} WHERE id = %s", [since])  # noqa: S608 - a constant
+    if not row or row[0][0] != token:
+        return None
+    last = _fetch(f"SELECT id, token FROM {CHANGES} ORDER BY id DESC LIMIT 1")[0]  # noqa: S608 - a constant
+    changed = [r[0] for r in _fetch(f"SELECT DISTINCT entry_id FROM {CHANGES} WHERE id > %s", [since])]  # noqa: S608
+    if len(changed) > MAX_CHANGES or 0 in changed:
+        return None
+    tree = load_tree() if None in changed else None
+    ids = sorted(i for i in changed if i is not None)
+    placement, tagged = Placement._meta.db_table, TaggedEntry._meta.db_table
+    entries = _in_chunks(f"SELECT {_entry_columns()} FROM {Entry._meta.db_table} WHERE id IN ({{marks}})", ids)  # noqa: S608
+    placements = _pairs(_in_chunks(f"SELECT entry_id, section_id FROM {placement} WHERE entry_id IN ({{marks}})", ids))  # noqa: S608
+    labels = _pairs(
+        _in_chunks(f"SELECT content_object_id, tag_id FROM {tagged} WHERE content_object_id IN ({{marks}})", ids)  # noqa: S608
+    )
+    return tuple(last), ids, sorted(entries), placements, labels, tree
+
+
+# --- building ----------------------------------------------------------------------------
 
 
 def page_order(topics, sections):
@@ -306,44 +403,23 @@ def page_order(topics, sections):
     return order + [s for s in sections if s.id not in placed]  # a parent on another page
 
 
-class IndexBuilder:
-    """Turns `Rows` into the index's columns, one method a part."""
+def _first_of_each(pairs):
+    """Values from (key, label) pairs, in first-seen order."""
+    keys, labels, seen = [], [], set()
+    for key, label in pairs:
+        if key not in seen:
+            seen.add(key)
+            keys.append(key)
+            labels.append(label)
+    return Values(keys, labels)
+
+
+class TreeCodes:
+    """Lookups from a placement's section to the codes of every facet that
+    placements give (section and its ancestors, topic, edition, dimension),
+    and from a label id to its code."""
 
     def __init__(self, rows):
-        self.rows = rows
-        self.ids = np.array([r[0] for r in rows.entries], dtype=np.int64)
-        self.size = len(self.ids)
-
-    def positions(self, entry_ids):
-        return np.searchsorted(self.ids, entry_ids) if self.size else np.zeros(0, dtype=np.int64)
-
-    def entry_columns(self, index):
-        entries = self.rows.entries
-        index.year = np.array([r[1] or 0 for r in entries], dtype=np.int32)
-        index.stars = np.array([-1 if r[2] is None else r[2] for r in entries], dtype=np.int64)
-        index.rating = np.array([r[3] or 0 for r in entries], dtype=np.int8)
-        index.featured = np.array([bool(r[4]) for r in entries], dtype=bool)
-        languages = _values_by_frequency([r[5] for r in entries], str.lower)
-        index.columns["language"] = Codes(
-            [languages.position.get((r[5] or "").lower(), -1) for r in entries], languages
-        )
-        hosts = [url_host(r[6]) for r in entries]
-        site_keys = sorted(set(filter(None, hosts)))
-        sites = Values(site_keys, site_keys)
-        index.columns["site"] = Codes([sites.position.get(h, -1) for h in hosts], sites)
-        years = sorted({int(y) for y in np.unique(index.year) if y}, reverse=True)
-        year_values = Values(years, [str(y) for y in years])
-        lookup = np.full(max(years, default=0) + 1, -1, dtype=np.int64)
-        lookup[years] = np.arange(len(years))
-        index.columns["year"] = Codes(lookup[index.year], year_values)
-        index.columns["rating"] = Codes(index.rating.astype(np.int64) - 1, Values([1, 2, 3, 4, 5], list("12345")))
-        index.columns["stars"] = packed_masks([index.stars >= t for t in STAR_BUCKETS], self.size)
-        index.columns["featured"] = packed_masks([index.featured], self.size)
-
-    def placement_columns(self, index):
-        """Edition, dimension, topic (by slug and by id) and section, from the placements."""
-        rows, size = self.rows, self.size
-        placements = rows.placements
         topic_by_id = {t.id: t for t in rows.topics}
         section_by_id = {s.id: s for s in rows.sections}
         parent_of = {s.id: s.parent_id for s in rows.sections}
@@ -351,32 +427,18 @@ class IndexBuilder:
         def section_key(sid):
             return f"{topic_by_id[section_by_id[sid].topic_id].slug}/{section_by_id[sid].slug}"
 
-        section_values = _first_of_each(
+        self.section_values = _first_of_each(
             (section_key(s.id), " › ".join(section_by_id[a].title for a in tree.path_from_top(s.id, parent_of)))
             for s in page_order(rows.topics, rows.sections)
         )
-        section_ids = np.array(sorted(section_by_id), dtype=np.int64)
-        p_entry = self.positions(placements[:, 0])
-        p_section = np.searchsorted(section_ids, placements[:, 1]) if len(section_ids) else p_entry[:0]
-
-        # Each placement counts for its section and every ancestor.
+        self.section_ids = np.array(sorted(section_by_id), dtype=np.int64)
         chains = [
-            [section_values.position[section_key(a)] for a in tree.ancestors(sid, parent_of)]
-            for sid in section_ids.tolist()
+            [self.section_values.position[section_key(a)] for a in tree.ancestors(sid, parent_of)]
+            for sid in self.section_ids.tolist()
         ]
-        table = np.full((len(chains), max((len(c) for c in chains), default=1)), -1, dtype=np.int64)
+        self.chains = np.full((len(chains), max((len(c) for c in chains), default=1)), -1, dtype=np.int64)
         for row, chain in enumerate(chains):
-            table[row, : len(chain)] = chain
-        s_codes = table[p_section] if len(p_section) else np.zeros((0, 1), dtype=np.int64)
-        s_entry = np.repeat(p_entry, s_codes.shape[1])
-        s_codes = s_codes.reshape(-1)
-        index.columns["section"] = Pairs(s_entry[s_codes >= 0], s_codes[s_codes >= 0], section_values, size)
-
-        # Per topic (a row of the topics sorted by id), the code of each placement-derived facet.
-        topics = sorted(rows.topics)
-        topic_ids = np.array([t.id for t in topics], dtype=np.int64)
-        section_topic = np.array([section_by_id[sid].topic_id for sid in section_ids.tolist()], dtype=np.int64)
-        p_topic = np.searchsorted(topic_ids, section_topic[p_section]) if len(p_section) else p_entry[:0]
+            self.chains[row, : len(chain)] = chain
         edition_slug = {e.id: e.slug for e in rows.editions}
         dimension_slug = {d.id: d.slug for d in rows.dimensions}
         by_topic = {
@@ -388,59 +450,86 @@ class IndexBuilder:
             "topic": (_first_of_each((t.slug, t.title) for t in rows.topics), lambda t: t.slug),
             "topic_id": (Values([t.id for t in rows.topics], [t.title for t in rows.topics]), lambda t: t.id),
         }
-        for name, (values, key_of) in by_topic.items():
-            codes = np.array([values.position[key_of(t)] for t in topics] or [0], dtype=np.int64)
-            index.columns[name] = Pairs(p_entry, codes[p_topic] if len(p_topic) else p_topic, values, size)
-
-    def label_columns(self, index):
-        rows = self.rows
-        index.groups = list(rows.groups)
-        values = Values([lb.slug for lb in rows.labels], [lb.name for lb in rows.labels])
-        index.label_group = [lb.group for lb in rows.labels]
-        label_ids = np.array([lb.id for lb in rows.labels], dtype=np.int64)
-        order = np.argsort(label_ids)
-        tagged = rows.tagged[np.isin(rows.tagged[:, 1], label_ids)]  # without internal labels
-        codes = order[np.searchsorted(label_ids[order], tagged[:, 1])] if len(tagged) else tagged[:, 1]
-        index.columns["label"] = Pairs(self.positions(tagged[:, 0]), codes, values, self.size)
-
-    def orders(self, index):
-        """Result orders, computed once: each is a permutation of entry indexes."""
-        entries, size = self.rows.entries, self.size
-        title_rank = np.empty(size, dtype=np.int64)
-        title_rank[sorted(range(size), key=lambda i: (entries[i][7] or "", entries[i][0]))] = np.arange(size)
-        created = np.array([r[8].timestamp() for r in entries], dtype=np.float64)
-        rating = index.rating.astype(np.int32)
-        index.orders = {
-            "newest": np.lexsort((title_rank, -index.year)),
-            "stars": np.lexsort((-index.year, -index.stars)),
-            "rating": np.lexsort((title_rank, -index.year, -rating)),
-            "title": np.argsort(title_rank, kind="stable"),
-            "added": np.lexsort((-self.ids, -created)),
+        # Per section row, the code of each topic-level facet.
+        section_topic = [topic_by_id[section_by_id[sid].topic_id] for sid in self.section_ids.tolist()]
+        self.topic_values = {name: values for name, (values, _) in by_topic.items()}
+        self.topic_codes = {
+            name: np.array([values.position[key_of(t)] for t in section_topic], dtype=np.int64)
+            for name, (values, key_of) in by_topic.items()
         }
+        self.label_values = Values([lb.slug for lb in rows.labels], [lb.name for lb in rows.labels])
+        self.label_group = [lb.group for lb in rows.labels]
+        self.label_ids = np.array([lb.id for lb in rows.labels], dtype=np.int64)
+        self.label_order = np.argsort(self.label_ids)
 
-    def build(self):
-        index = FacetIndex(self.rows.version, self.ids)
-        self.entry_columns(index)
-        self.placement_columns(index)
-        self.label_columns(index)
-        self.orders(index)
-        return index
+    def placement_pairs(self, p_pos, p_section):
+        """{facet name: (entry indexes, codes)} for these placements."""
+        rows = np.searchsorted(self.section_ids, p_section) if len(self.section_ids) else p_pos[:0]
+        chains = self.chains[rows] if len(rows) else np.zeros((0, 1), dtype=np.int64)
+        s_entry, s_codes = np.repeat(p_pos, chains.shape[1]), chains.reshape(-1)
+        pairs = {"section": (s_entry[s_codes >= 0], s_codes[s_codes >= 0])}
+        for name, codes in self.topic_codes.items():
+            pairs[name] = (p_pos, codes[rows] if len(rows) else rows)
+        return pairs
+
+    def label_pairs(self, t_pos, t_label):
+        """(entry indexes, codes) of these labellings, without those of internal labels."""
+        known = np.isin(t_label, self.label_ids)
+        t_pos, t_label = t_pos[known], t_label[known]
+        if not len(t_label):
+            return t_pos, t_label
+        return t_pos, self.label_order[np.searchsorted(self.label_ids[self.label_order], t_label)]
+
+    def values(self, name):
+        return self.section_values if name == "section" else self.topic_values[name]
 
 
 class FacetIndex:
-    """Entry attributes as arrays. Entries are numbered 0..size-1 in id order;
-    masks are boolean arrays over those numbers; `columns` holds each facet's
-    column by name."""
+    """The catalog's entries as arrays, for counting.
 
-    def __init__(self, version, ids):
-        self.version, self.ids, self.size = version, ids, len(ids)
-        self.columns = {}
-        self.groups, self.label_group, self.orders = [], [], {}
+    Entries are numbered in id order; a new entry (a higher id) takes the
+    next number, a deleted one keeps its number with `alive` false, so that
+    numbers stay put while the index follows the change log. Masks are
+    boolean arrays over those numbers; `columns` holds each facet's column by
+    name (see the registry in `catalog/facets.py`).
+    """
+
+    def __init__(self, version, seq, tree_rows, entries, placements, tagged):
+        self.version, self.seq, self.tree = version, seq, tree_rows
+        self.ids = np.array([r[0] for r in entries], dtype=np.int64)
+        self.size = len(self.ids)
+        self.alive = np.ones(self.size, dtype=bool)
+        self.year = np.zeros(self.size, dtype=np.int32)
+        self.stars = np.full(self.size, -1, dtype=np.int64)
+        self.rating = np.zeros(self.size, dtype=np.int8)
+        self.featured = np.zeros(self.size, dtype=bool)
+        self.created = np.zeros(self.size, dtype=np.float64)
+        self.language, self.host = np.full(self.size, -1, np.int32), np.full(self.size, -1, np.int32)
+        self.languages, self.hosts = Vocabulary(), Vocabulary()
+        self.title_key = [""] * self.size
+        self._set_rows(np.arange(self.size), entries)
+        # Title order: entry numbers by (title, id); a stable sort keeps id order among equal titles.
+        order = np.argsort(np.array(self.title_key, dtype=object), kind="stable")
+        self.title_sorted = order.tolist()
+        self.title_rank = np.empty(self.size, dtype=np.float64)
+        self.title_rank[order] = np.arange(self.size, dtype=np.float64)
+        self.p_pos, self.p_section = self.positions(placements[:, 0]), placements[:, 1].copy()
+        self.t_pos, self.t_label = self.positions(tagged[:, 0]), tagged[:, 1].copy()
+        self.codes = TreeCodes(tree_rows)
+        self.columns, self._orders = {}, {}
+        self._derive_entry_columns()
+        self._derive_placed_columns()
 
     @classmethod
     def load(cls):
         """Read the database in one snapshot and build."""
-        return IndexBuilder(load_rows()).build()
+        with snapshot():
+            version, seq = current_state()
+            tree_rows, entries = load_tree(), _entry_rows()
+            placement, tagged = Placement._meta.db_table, TaggedEntry._meta.db_table
+            placements = _pairs(_fetch(f"SELECT entry_id, section_id FROM {placement}"))  # noqa: S608
+            labels = _pairs(_fetch(f"SELECT content_object_id, tag_id FROM {tagged}"))  # noqa: S608
+        return cls(version, seq, tree_rows, entries, placements, labels)
 
     def __getattr__(self, name):
         # index.label, index.topic, ...: a column by name.
@@ -449,16 +538,231 @@ class FacetIndex:
             return columns[name]
         raise AttributeError(name)
 
+    @property
+    def groups(self):
+        return self.tree.groups
+
+    @property
+    def label_group(self):
+        return self.codes.label_group
+
+    # --- raw rows -> columns
+
+    def _set_rows(self, at, rows):
+        if not len(rows):
+            return
+        _, year, stars, rating, featured, language, url, title, added = zip(*rows, strict=True)
+        self.year[at] = [y or 0 for y in year]
+        self.stars[at] = [-1 if s is None else s for s in stars]
+        self.rating[at] = [r or 0 for r in rating]
+        self.featured[at] = featured
+        self.created[at] = added
+        self.language[at] = [self.languages(word) for word in language]
+        self.host[at] = [self.hosts(url_host(u)) for u in url]
+        for position, key in zip(at.tolist(), title, strict=True):
+            self.title_key[position] = key or ""
+
+    def _derive_entry_columns(self):
+        alive = self.alive
+        # Language: one key per lowercased spelling, labelled by the most frequent spelling.
+        used = np.bincount(self.language[alive & (self.language >= 0)], minlength=len(self.languages.words))
+        spellings = {}
+        for code in np.flatnonzero(used).tolist():
+            word = self.languages.words[code]
+            spellings.setdefault(word.lower(), []).append((int(used[code]), word, code))
+        keys = sorted(spellings)
+        lookup = np.full(len(self.languages.words) + 1, -1, dtype=np.int64)  # [-1] is "none"
+        for i, key in enumerate(keys):
+            for _, _, code in spellings[key]:
+                lookup[code] = i
+        labels = [max(spellings[k])[1] for k in keys]
+        self.lookups = {"language": lookup}
+        self.columns["language"] = Codes(lookup[self.language], Values(keys, labels))
+        used = np.bincount(self.host[alive & (self.host >= 0)], minlength=len(self.hosts.words))
+        sites = sorted(self.hosts.words[c] for c in np.flatnonzero(used).tolist())
+        lookup = np.full(len(self.hosts.words) + 1, -1, dtype=np.int64)
+        lookup[[self.hosts.code[s] for s in sites]] = np.arange(len(sites))
+        self.lookups["site"] = lookup
+        self.columns["site"] = Codes(lookup[self.host], Values(sites, sites))
+        years = distinct(self.year[alive & (self.year > 0)])[::-1].tolist()
+        lookup = np.full(max(years, default=0) + 2, -1, dtype=np.int64)
+        lookup[years] = np.arange(len(years))
+        self.lookups["year"] = lookup
+        self.columns["year"] = Codes(
+            lookup[np.where(self.year > 0, self.year, -1)], Values(years, [str(y) for y in years])
+        )
+        self.columns["featured"] = packed_masks([self.featured], self.size)
+
+    def _patch_entry_columns(self, changed):
+        """New codes for the changed entries, when each has a value the columns
+        know; else derive the columns again (False). A value that no entry has
+        any more stays listed, at count 0, until the next full build."""
+        raw = {"language": self.language[changed], "site": self.host[changed], "year": self.year[changed]}
+        raw["year"] = np.where(raw["year"] > 0, raw["year"], -1)
+        codes = {}
+        for name, values in raw.items():
+            lookup = self.lookups[name]
+            if len(values) and values.max() >= len(lookup) - 1:
+                return False
+            codes[name] = lookup[values]
+            if np.any((values >= 0) & (codes[name] < 0)):
+                return False
+        for name, new in codes.items():
+            self.columns[name] = self.columns[name].patched(changed, new, self.size)
+        self.columns["featured"] = packed_masks([self.featured], self.size)
+        return True
+
+    def _derive_placed_columns(self):
+        pairs = self.codes.placement_pairs(self.p_pos, self.p_section)
+        for name, (entry, codes) in pairs.items():
+            self.columns[name] = Pairs(entry, codes, self.codes.values(name), self.size)
+        self.columns["label"] = Pairs(
+            *self.codes.label_pairs(self.t_pos, self.t_label), self.codes.label_values, self.size
+        )
+
+    # --- following the change log
+
+    def caught_up(self):
+        """A new index with what the change log holds since this one was built,
+        read in one snapshot; None when a full build is due."""
+        with snapshot():
+            version = current_version()
+            changes = load_changes(self.seq)
+        if changes is None:
+            return None
+        seq, ids, rows, placements, tagged, tree_rows = changes
+        return self._patched(version, seq, ids, rows, placements, tagged, tree_rows)
+
+    def _patched(self, version, seq, ids, rows, placements, tagged, tree_rows):
+        ids = np.array(ids, dtype=np.int64)
+        known = self.positions(ids)
+        new_ids = np.setdiff1d(ids, self.ids[known]) if len(ids) else ids
+        if len(new_ids) and self.size and new_ids.min() <= self.ids[-1]:
+            return None  # an id below the last one: numbers would move
+        index = copy.copy(self)
+        index.version, index.seq, index._orders, index.columns = version, seq, {}, dict(self.columns)
+        index.__dict__.pop("_facets", None)  # the registry's facets of this index (label groups may change)
+        grow = len(new_ids)
+        index.ids = np.concatenate([self.ids, new_ids])
+        index.size = self.size + grow
+
+        def grown(array, fill):
+            return np.concatenate([array, np.full(grow, fill, dtype=array.dtype)])
+
+        index.alive = grown(self.alive, False)
+        index.year, index.stars, index.rating = grown(self.year, 0), grown(self.stars, -1), grown(self.rating, 0)
+        index.featured, index.created = grown(self.featured, False), grown(self.created, 0)
+        index.language, index.host = grown(self.language, -1), grown(self.host, -1)
+        index.languages, index.hosts = self.languages.copy(), self.hosts.copy()
+        index.title_key = self.title_key + [""] * grow
+        index.title_sorted, index.title_rank = list(self.title_sorted), grown(self.title_rank, 0)
+
+        changed = index.positions(ids)
+        for position in changed.tolist():
+            if index.alive[position]:
+                index._untitle(position)
+        index.alive[changed] = False
+        at = index.positions([r[0] for r in rows])
+        index._set_rows(at, rows)
+        index.alive[at] = True
+        for position in at.tolist():
+            if not index._title(position):
+                return None  # ranks worn too thin between two titles: build again
+        dropped = np.zeros(index.size, dtype=bool)
+        dropped[changed] = True
+        changed = np.sort(changed)
+        p_pos, t_pos = index.positions(placements[:, 0]), index.positions(tagged[:, 0])
+        keep_p, keep_t = ~dropped[self.p_pos], ~dropped[self.t_pos]
+        index.p_pos = np.concatenate([self.p_pos[keep_p], p_pos])
+        index.p_section = np.concatenate([self.p_section[keep_p], placements[:, 1]])
+        index.t_pos = np.concatenate([self.t_pos[keep_t], t_pos])
+        index.t_label = np.concatenate([self.t_label[keep_t], tagged[:, 1]])
+        index._orders = {sort: index._patched_order(sort, order, changed) for sort, order in self._orders.items()}
+        if not index._patch_entry_columns(changed):
+            index._derive_entry_columns()
+        if tree_rows is not None:
+            index.tree, index.codes = tree_rows, TreeCodes(tree_rows)
+            index._derive_placed_columns()
+        else:
+            for name, (entry, codes) in index.codes.placement_pairs(p_pos, placements[:, 1]).items():
+                index.columns[name] = self.columns[name].patched(changed, entry, codes, index.size)
+            label = self.columns["label"]
+            index.columns["label"] = label.patched(changed, *index.codes.label_pairs(t_pos, tagged[:, 1]), index.size)
+        return index
+
+    def _patched_order(self, sort, order, changed):
+        """`order` without the changed entries, then each living one put back in its place."""
+        kept = order[~np.isin(order, changed, kind="table")] if len(changed) else order
+        key = functools.partial(ORDER_KEYS[sort], self)
+        back = sorted((p for p in changed.tolist() if self.alive[p]), key=key)
+        at = [bisect.bisect_left(kept, key(p), key=key) for p in back]
+        return np.insert(kept, at, back)
+
+    def _title_key(self, position):
+        return (self.title_key[position], self.ids[position])
+
+    def _untitle(self, position):
+        at = bisect.bisect_left(self.title_sorted, self._title_key(position), key=self._title_key)
+        if at < len(self.title_sorted) and self.title_sorted[at] == position:
+            del self.title_sorted[at]
+
+    def _title(self, position):
+        """Put an entry in title order; its rank lies between its neighbours'. False when no float fits."""
+        at = bisect.bisect_left(self.title_sorted, self._title_key(position), key=self._title_key)
+        ranks = [self.title_rank[n] for n in self.title_sorted[max(at - 1, 0) : at + 1]]
+        if not self.title_sorted:
+            rank = 0.0
+        elif at == 0:
+            rank = ranks[0] - 1
+        elif at == len(self.title_sorted):
+            rank = ranks[-1] + 1
+        else:
+            rank = (ranks[0] + ranks[1]) / 2
+            if not ranks[0] < rank < ranks[1]:
+                return False
+        self.title_sorted.insert(at, position)
+        self.title_rank[position] = rank
+        return True
+
+    # --- reading
+
     def positions(self, entry_ids):
-        """Entry indexes for ids, in the given order, leaving out unknown ids."""
+        """Entry numbers for ids, in the given order, leaving out unknown ids."""
         ids = np.asarray(entry_ids, dtype=np.int64)
         if not self.size:
             return ids[:0]
         pos = np.clip(np.searchsorted(self.ids, ids), 0, self.size - 1)
         return pos[self.ids[pos] == ids]
 
+    def order(self, sort):
+        """A result order (a permutation of entry numbers), computed on first use."""
+        if sort not in ORDERS:
+            sort = "newest"
+        if sort not in self._orders:
+            self._orders[sort] = ORDERS[sort](self)
+        return self._orders[sort]
+
     def group_keys(self, group):
         return _group_keys(self, group)
+
+
+# Each result order as a sort key of one entry number, for following a write
+# (ties never happen: the entry number ends every key).
+ORDER_KEYS = {
+    "newest": lambda ix, p: (-ix.year[p], ix.title_rank[p], p),
+    "stars": lambda ix, p: (-ix.stars[p], -ix.year[p], p),
+    "rating": lambda ix, p: (-ix.rating[p], -ix.year[p], ix.title_rank[p], p),
+    "title": lambda ix, p: (ix.title_rank[p], p),
+    "added": lambda ix, p: (-ix.created[p], -p),
+}
+# ...and the same orders for all entries at once.
+ORDERS = {
+    "newest": lambda ix: np.lexsort((ix.title_rank, -ix.year)),
+    "stars": lambda ix: np.lexsort((ix.ids, -ix.year, -ix.stars)),
+    "rating": lambda ix: np.lexsort((ix.title_rank, -ix.year, -ix.rating.astype(np.int32))),
+    "title": lambda ix: np.argsort(ix.title_rank, kind="stable"),
+    "added": lambda ix: np.lexsort((-ix.ids, -ix.created)),
+}
 
 
 def _group_keys(index, group):
@@ -494,6 +798,7 @@ class SqlChoices:
         label = SimpleNamespace(values=Values([slug for slug, _, _ in labels], [name for _, name, _ in labels]))
         anything = SimpleNamespace(values=SimpleNamespace(position=AnyKey()))
         self.columns = defaultdict(lambda: anything, label=label)
+        self.tree = None  # the pages read their sections themselves
 
     label = property(lambda self: self.columns["label"])
     group_keys = _group_keys
@@ -522,7 +827,9 @@ def get_index(version=None):
         if _index is not None and _index.version == version:
             return _index
         try:
-            built = FacetIndex.load()
+            built = _index.caught_up() if _index is not None else None
+            if built is None:
+                built = FacetIndex.load()
         except Exception as exc:  # any failure: a slower page, never an error page
             logger.exception("facet index build failed; serving from SQL")
             raise IndexUnavailable from exc

@@ -368,7 +368,7 @@ class Selection:
 
     def __init__(self, index, criteria, *, always=()):
         self.index = index
-        self.always = np.ones(index.size, dtype=bool)
+        self.always = index.alive.copy()
         for mask in always:
             self.always &= mask
         self.own = {name: facet_named(index, name).mask(index, value) for name, value in criteria.items()}
@@ -404,5 +404,5 @@ class Selection:
         if sort == "relevance" and ranked_ids is not None:
             positions = self.index.positions(ranked_ids)
             return positions[self.matches[positions]]
-        order = self.index.orders.get(sort, self.index.orders["newest"])
+        order = self.index.order(sort)
         return order[self.matches[order]]

@@ -474,6 +474,27 @@ class CatalogState(models.Model):
         return self.version
 
 
+class CatalogChange(models.Model):
+    """The change log the facet index catches up from: one row per changed
+    entry (an entry row, its placements or its labels), written by database
+    triggers (`catalog/dbsync.py`) in the writer's transaction.
+
+    `id` is the log's sequence. `entry_id` is the entry that changed; NULL
+    when a page, section, edition, dimension, label or label group changed;
+    0 when a whole table was emptied (TRUNCATE). The triggers keep only the
+    last `dbsync.CHANGE_LOG_KEPT` rows. `token`, random, tells a reader that
+    the row it last saw is still the same row (not one of a restored backup
+    or a rolled-back transaction that reused its id).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    entry_id = models.BigIntegerField(null=True, blank=True)
+    token = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.id}: {self.entry_id}"
+
+
 class SubmissionQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(status=Submission.Status.PENDING)

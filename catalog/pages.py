@@ -6,6 +6,7 @@ catalog, and returns plain objects that templates only loop over.
 
 from dataclasses import dataclass, field
 
+from django.core.paginator import Paginator
 from django.db.models import F, Prefetch
 from django.urls import reverse
 
@@ -15,6 +16,11 @@ from .models import Edition, Entry, Placement, Section, Topic
 MAX_HEADING_LEVEL = 6
 
 
+# At most this many listings on one topic page; a collapsed section shows at least a few.
+PAGE_LISTINGS = 500
+PREVIEW_LISTINGS = 5
+
+
 @dataclass
 class SectionNode:
     section: Section
@@ -22,11 +28,35 @@ class SectionNode:
     entries: list = field(default_factory=list)
     children: list = field(default_factory=list)
     total: int = 0  # entries here and below
+    count: int = 0  # entries here
+    hidden: int = 0  # of those, not shown on a collapsed page
+    more_url: str = ""
+    url: str = ""  # the table of contents' link
+
+    def __post_init__(self):
+        self.url = self.url or f"#{self.section.slug}"
 
     @property
     def heading_level(self):
         # h1 is the page title; top sections are h2.
         return min(self.depth + 1, MAX_HEADING_LEVEL)
+
+
+@dataclass
+class Outline:
+    """A topic page's sections: `roots` for the table of contents (every
+    section and its count), `shown` for the body (the same tree, or the
+    `expanded` section alone with its `page` of listings)."""
+
+    roots: list
+    shown: list
+    listings: int
+    collapsed: bool = False
+    expanded: SectionNode | None = None
+    page: object = None
+    back_url: str = ""
+    previous_url: str = ""
+    next_url: str = ""
 
 
 @dataclass
@@ -52,35 +82,84 @@ def edition_switch(slug, current, editions):
     )
 
 
-def topic_outline(topic, only=None):
+def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, link=None):
     """The topic's section tree with its entries placed, newest year first.
 
     With `only` (a set of entry ids), just those entries, and only the
-    sections that hold one of them. Three queries: sections, placements with
-    entries, and their labels.
+    sections that hold one of them. A page never shows more than
+    PAGE_LISTINGS listings: a longer one shows the first few of each section
+    (`hidden` says how many more, `more_url` shows them all), and a section
+    named by `expand` (its slug) shows alone, PAGE_LISTINGS a page.
+    `link(**changes)` makes those URLs. `sections`: the topic's sections in
+    order, when the caller has them (the facet index's rows). Three queries,
+    four without `sections`: placements, the entries shown with their labels.
     """
-    sections = list(Section.objects.filter(topic=topic).order_by("position", "id"))
-    nodes = {s.pk: SectionNode(s, 0) for s in sections}
+    if sections is None:
+        sections = list(Section.objects.filter(topic=topic).order_by("position", "id"))
+    nodes = {s.id: SectionNode(s, 0) for s in sections}
     children = tree.children_of(sections, parent=lambda s: s.parent_id if s.parent_id in nodes else None)
     for s in sections:
-        nodes[s.pk].children = [nodes[c.pk] for c in children.get(s.pk, [])]
-    roots = [nodes[s.pk] for s in children.get(None, [])]
-    for placement in Placement.objects.for_topic(topic):
-        if only is None or placement.entry_id in only:
-            nodes[placement.section_id].entries.append(placement.entry)
+        nodes[s.id].children = [nodes[c.id] for c in children.get(s.id, [])]
+    roots = [nodes[s.id] for s in children.get(None, [])]
+    placed = {}
+    # The order of Placement.objects.for_topic(), without loading the entries yet.
+    rows = (
+        Placement.objects.filter(section__topic=topic)
+        .order_by("section_id", F("entry__year").desc(nulls_last=True), "position", "id")
+        .values_list("section_id", "entry_id")
+    )
+    for section_id, entry_id in rows:
+        if only is None or entry_id in only:
+            placed.setdefault(section_id, []).append(entry_id)
 
     def finish(node_list, depth):
         total = 0
         for node in node_list:
             node.depth = depth
-            node.total = len(node.entries) + finish(node.children, depth + 1)
+            node.count = len(placed.get(node.section.id, ()))
+            node.total = node.count + finish(node.children, depth + 1)
             total += node.total
         return total
 
-    finish(roots, 1)
+    listings = finish(roots, 1)
     if only is not None:
-        return prune(roots)
-    return roots
+        roots = prune(roots)
+    outline = Outline(roots=roots, shown=roots, listings=listings)
+    chosen = next((n for n in nodes.values() if n.section.slug == expand and n.count), None)
+    if chosen is not None:
+        paginator = Paginator(placed[chosen.section.id], PAGE_LISTINGS)
+        outline.page = paginator.get_page(page)
+        alone = SectionNode(chosen.section, 1, list(outline.page.object_list), total=chosen.count)
+        outline.shown, outline.expanded = [alone], alone
+        if link:
+            outline.back_url = link(expand=None, page=None)
+            for node in nodes.values():
+                node.url = f"{outline.back_url}#{node.section.slug}"
+            if outline.page.has_previous():
+                outline.previous_url = link(expand=expand, page=outline.page.previous_page_number())
+            if outline.page.has_next():
+                outline.next_url = link(expand=expand, page=outline.page.next_page_number())
+    else:
+        # Collapsed: every section shows its first few, within the page's budget.
+        budget = PAGE_LISTINGS // max(1, sum(1 for ids in placed.values() if ids)) if listings > PAGE_LISTINGS else None
+        for node in nodes.values():
+            ids = placed.get(node.section.id, [])
+            keep = len(ids) if budget is None else max(PREVIEW_LISTINGS, budget)
+            node.entries, node.hidden = ids[:keep], max(0, len(ids) - keep)
+            if node.hidden and link:
+                node.more_url = link(expand=node.section.slug, page=None) + f"#{node.section.slug}"
+        outline.collapsed = budget is not None
+    shown = list(_walk(outline.shown))
+    found = Entry.objects.with_card_data().in_bulk([i for node in shown for i in node.entries])
+    for node in shown:
+        node.entries = [found[i] for i in node.entries if i in found]
+    return outline
+
+
+def _walk(nodes):
+    for node in nodes:
+        yield node
+        yield from _walk(node.children)
 
 
 def prune(nodes):

@@ -6,13 +6,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import facet_index, pages, search
-from .browse import Browser, SqlBrowser, canonical_params
+from .browse import Browser, SqlBrowser, canonical_params, url_for
 from .filters import PER_PAGE_CHOICES, SORT_CHOICES
 from .formats import FORMATS, render_format
 from .models import Dimension, Edition, Entry, Label, Topic
 
 # Parameters that do not filter a topic page.
-LIST_OPTIONS = {"page", "sort", "per_page", "format", "more"}
+LIST_OPTIONS = {"page", "sort", "per_page", "format", "more", "expand"}
 
 LABEL_PAGE_SIZE = 50
 
@@ -118,7 +118,15 @@ def topic(request, slug, edition=None):
         filtering = any(key not in LIST_OPTIONS for key in request.GET)
         context.update(result=result, filtering=filtering, sort_choices=SORT_CHOICES, per_page_choices=PER_PAGE_CHOICES)
         only = set(result.matching_ids) if filtering else None
-        context["outline"] = pages.topic_outline(page, only=only)
+        index = result.filterset.index
+        context["outline"] = pages.topic_outline(
+            page,
+            only=only,
+            sections=[s for s in index.tree.sections if s.topic_id == page.pk] if index.tree else None,
+            expand=request.GET.get("expand"),
+            page=request.GET.get("page"),
+            link=lambda **changes: url_for(request.path, request.GET, **changes),
+        )
         context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in page.related.all()]
     return render(request, "catalog/topic.html", context)
 

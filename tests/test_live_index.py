@@ -15,7 +15,7 @@ from django.db import connection
 
 from catalog import facet_index
 from catalog.browse import Browser, SqlBrowser
-from catalog.models import Entry
+from catalog.models import CatalogChange, Edition, Entry, Label, Placement, Section
 
 from .conftest import build_catalog
 from .test_browse_facets import database_ids, query
@@ -102,11 +102,12 @@ fresh = facet_index.get_index()
 print(json.dumps({
     "injected": bool(injected),
     "before": before, "after": after,
-    "index_ids": index.ids.tolist(),
+    "index_ids": index.ids[index.alive].tolist(),
     "placed": sorted(set(index.ids[index.columns["section"].entry].tolist())),
     "placed_before": placed_before,
     "stale": index.version != facet_index.current_version(),
-    "fresh_ids": fresh.ids.tolist(),
+    "fresh_ids": fresh.ids[fresh.alive].tolist(),
+    "followed": fresh.seq != index.seq and fresh.title_sorted is not index.title_sorted,
 }))
 """
 
@@ -178,3 +179,225 @@ def test_the_sql_page_matches_the_index_page(make):
         by_sql = SqlBrowser(params, path="/browse/", index=facet_index.SqlChoices()).run()
         assert by_sql.count == by_index.count
         assert [e.id for e in by_sql.entries] == [e.id for e in by_index.entries], sort
+
+
+# --- following the change log equals a full build ------------------------------------------
+
+VIEWS = [
+    {},
+    {"kind": ["guide"]},
+    {"edition": ["e1"], "language": ["go"]},
+    {"topic": ["topic-0-0"]},
+    {"section": ["topic-0-0/top"]},
+    {"year_min": "2020", "stars_min": "100"},
+    {"featured": "1"},
+    {"rating_min": "3"},
+    {"not_label": ["legacy"]},
+    {"site": ["github.com"]},
+    {"sort": "title"},
+    {"sort": "added"},
+    {"sort": "stars"},
+    {"sort": "rating"},
+    {"q": "mesh"},
+]
+
+
+def seen_by_readers(index, views=VIEWS):
+    """Everything a reader sees of a set of pages: results in order, counts, every facet value."""
+    pages = []
+    for params in views:
+        result = Browser(query({**params, "per_page": "100"}), path="/browse/", index=index).run(fmt="json")
+        facets = [(p.name, [(v.value, v.label, v.count, v.selected) for v in p.values]) for p in result.facets]
+        pages.append((result.count, [e.id for e in result.entries], facets, sorted(result.errors)))
+    return pages
+
+
+def _entry():
+    return Entry.objects.filter(placements__isnull=False).order_by("id").first()
+
+
+def edit_fields(make):
+    entry = _entry()
+    entry.title, entry.year, entry.github_stars, entry.rating = "Aardvark mesh", 2011, 123456, 5
+    entry.featured, entry.language, entry.url = True, "Zig", "https://new-site.example/x"
+    entry.save()
+
+
+def new_entry(make):
+    section = Section.objects.order_by("id").first()
+    make.entry(section=section, title="Zebra mesh", year=2026, language="go", labels=list(Label.objects.all()[:2]))
+
+
+def relabel(make):
+    entry = _entry()
+    entry.labels.set(list(Label.objects.filter(slug__in=["legacy", "tool"])))
+
+
+def replace(make):
+    entry = _entry()
+    Placement.objects.filter(entry=entry).delete()
+    Placement.objects.create(entry=entry, section=Section.objects.order_by("-id").first())
+
+
+def move_section(make):
+    child = Section.objects.filter(parent__isnull=False).order_by("id").first()
+    child.parent = Section.objects.filter(topic=child.topic, parent__isnull=True).exclude(pk=child.parent_id).first()
+    child.save()
+
+
+def delete_section(make):
+    Section.objects.filter(slug="top").order_by("id").first().delete()
+
+
+def rename_edition_and_label(make):
+    Edition.objects.filter(slug="e1").update(name="First edition")
+    Label.objects.filter(slug="guide").update(name="Guides")
+
+
+def bulk_import(make):
+    section = Section.objects.order_by("id").first()
+    entries = Entry.objects.bulk_create(
+        Entry(title=f"Imported {i}", url=f"https://import.example/{i}", year=2000 + i, language="Rust")
+        for i in range(20)
+    )
+    if entries[0].pk is None:  # SQLite before 3.35 returns no ids
+        entries = list(Entry.objects.filter(url__startswith="https://import.example/"))
+    Placement.objects.bulk_create(Placement(entry=e, section=section) for e in entries)
+
+
+def delete_entries(make):
+    Entry.objects.filter(pk__in=list(Entry.objects.order_by("-id").values_list("id", flat=True)[:5])).delete()
+
+
+def queryset_update(make):
+    Entry.objects.filter(year__lt=2021).update(year=2012, featured=True)
+
+
+WRITES = [
+    edit_fields,
+    new_entry,
+    relabel,
+    replace,
+    move_section,
+    delete_section,
+    rename_edition_and_label,
+    bulk_import,
+    delete_entries,
+    queryset_update,
+]
+
+
+@pytest.mark.parametrize("write", WRITES, ids=lambda w: w.__name__)
+def test_following_the_change_log_equals_a_full_build(make, write):
+    build_catalog(make)
+    before = facet_index.FacetIndex.load()
+    shown_before = seen_by_readers(before)
+    # The text search asks the database itself, and entries are fetched from it: counts and facets.
+    untouched = [(count, facets) for count, _, facets, _ in seen_by_readers(before, VIEWS[:-1])]
+    write(make)
+    followed = before.caught_up()
+    assert followed is not None, "a small write is followed, not rebuilt"
+    full = facet_index.FacetIndex.load()
+    assert followed.version == full.version and followed.seq == full.seq
+    assert seen_by_readers(followed) == seen_by_readers(full)
+    assert seen_by_readers(full) != shown_before  # the write shows
+    # ...and the old index is untouched.
+    assert [(count, facets) for count, _, facets, _ in seen_by_readers(before, VIEWS[:-1])] == untouched
+
+
+def test_several_writes_in_a_row_are_followed_one_by_one(make):
+    build_catalog(make)
+    index = facet_index.FacetIndex.load()
+    for write in WRITES:
+        write(make)
+        index = index.caught_up()
+        assert index is not None, write.__name__
+    assert seen_by_readers(index) == seen_by_readers(facet_index.FacetIndex.load())
+
+
+def test_a_long_change_log_means_a_full_build(make, monkeypatch):
+    build_catalog(make)
+    index = facet_index.FacetIndex.load()
+    monkeypatch.setattr(facet_index, "MAX_CHANGES", 10)
+    bulk_import(make)
+    assert index.caught_up() is None
+    new_entry(make)  # a small write after a big one: still from the row the index saw
+    assert index.caught_up() is None
+
+
+def test_a_log_that_is_not_the_one_seen_means_a_full_build(make):
+    build_catalog(make)
+    index = facet_index.FacetIndex.load()
+    CatalogChange.objects.filter(id=index.seq[0]).update(token=index.seq[1] + 1)  # a restored backup, say
+    new_entry(make)
+    assert index.caught_up() is None
+
+
+def test_get_index_follows_the_log_instead_of_rebuilding(make, monkeypatch):
+    build_catalog(make)
+    monkeypatch.setattr(facet_index, "_index", None)
+    first = facet_index.get_index()
+    monkeypatch.setattr(facet_index.FacetIndex, "load", None)  # a full build would fail now
+    new_entry(make)
+    followed = facet_index.get_index()
+    assert followed is not first and followed.size == first.size + 1
+
+
+TWO_WORKERS = """
+import sys
+from django.http import QueryDict
+from catalog import facet_index
+from catalog.browse import Browser
+from catalog.models import Entry, Section
+
+built = []
+load = facet_index.FacetIndex.load
+facet_index.FacetIndex.load = classmethod(lambda cls: built.append(1) or load())
+make = Factory()
+for line in sys.stdin:
+    command = line.split()
+    if command[0] == "catalog":
+        build_catalog(make, entries=20)
+    elif command[0] == "write":
+        make.entry(section=Section.objects.first(), title=command[1], year=2026)
+    index = facet_index.get_index()
+    result = Browser(QueryDict("q=" + command[-1]), path="/browse/", index=index).run(fmt="json")
+    print(json.dumps({"count": result.count, "size": int(index.alive.sum()), "full_builds": len(built)}), flush=True)
+"""
+
+
+def test_two_worker_processes_see_a_write_at_once(live_db):
+    """Two processes on one database, as gunicorn's workers or two machines: a
+    write through one is counted by the next request of the other, which
+    follows the change log instead of building its index again."""
+    setup = "import django, json\ndjango.setup()\nfrom tests.conftest import Factory, build_catalog\n"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", setup + TWO_WORKERS],
+            cwd=ROOT,
+            env=_child_env(live_db),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+
+    def ask(worker, line):
+        worker.stdin.write(line + "\n")
+        worker.stdin.flush()
+        return json.loads(worker.stdout.readline())
+
+    try:
+        a, b = workers
+        ask(a, "catalog zyzzyva")
+        before = ask(b, "read zyzzyva")
+        assert before["count"] == 0 and before["full_builds"] == 1
+        written = ask(a, "write Zyzzyva zyzzyva")
+        assert written["count"] == 1 and written["size"] == before["size"] + 1
+        seen = ask(b, "read zyzzyva")
+        assert seen == {"count": 1, "size": before["size"] + 1, "full_builds": 1}
+    finally:
+        for worker in workers:
+            worker.stdin.close()
+            worker.wait(timeout=30)

@@ -200,3 +200,64 @@ def test_the_same_entry_appears_in_each_section_it_is_placed_in(client, make):
     html = client.get(f"/topics/shared/{topic.edition.slug}/").content.decode()
     assert html.count(">Twice listed</a>") == 2
     assert Topic.objects.with_entry_counts().get(pk=topic.pk).entry_count == 1
+
+
+def _big_topic(make, sizes):
+    """A topic page whose sections hold `sizes` entries each (newest year first within a section)."""
+    topic = make.topic(slug="huge", title="Huge")
+    sections = []
+    for n, size in enumerate(sizes):
+        section = make.section(topic=topic, title=f"Part {n}", slug=f"part-{n}")
+        Entry.objects.bulk_create(
+            Entry(title=f"Link {n}-{i}", url=f"https://huge.example/{n}/{i}", year=2000 + i % 20) for i in range(size)
+        )
+        entries = Entry.objects.filter(url__startswith=f"https://huge.example/{n}/")
+        Placement.objects.bulk_create(Placement(section=section, entry=e) for e in entries)
+        sections.append(section)
+    return topic, sections
+
+
+def test_a_long_topic_page_shows_at_most_500_listings_and_links_to_the_rest(
+    client, make, settings, django_assert_max_num_queries
+):
+    settings.BROWSE_CACHE_SECONDS = 0
+    topic, sections = _big_topic(make, [700, 300, 12])
+    client.get("/browse/")  # builds the facet index once for this data version
+    with django_assert_max_num_queries(8):
+        html = client.get(f"/topics/huge/{topic.edition.slug}/").content.decode()
+    assert html.count('<li class="entry"') <= 500
+    # Each section shows its first ones; the long ones link to all of theirs, without JavaScript.
+    shown = {s.slug: len(re.findall(rf'href="https://huge.example/{n}/', html)) for n, s in enumerate(sections)}
+    assert shown["part-2"] == 12 and 0 < shown["part-0"] < 700 and 0 < shown["part-1"] < 300
+    assert "Show all 700 links of “Part 0”" in html and "Show all 300 links of “Part 1”" in html
+    assert "Show all 12" not in html
+    assert 'href="/topics/huge/' + topic.edition.slug + '/?expand=part-0#part-0"' in html
+    # The table of contents still names every section with its count.
+    toc = re.search(r'<nav class="toc".*?</nav>', html, re.S).group(0)
+    assert re.findall(r'>(Part \d)</a> <span class="count">(\d+)<', toc) == [
+        ("Part 0", "700"),
+        ("Part 1", "300"),
+        ("Part 2", "12"),
+    ]
+
+
+def test_show_all_pages_a_long_section_500_at_a_time(client, make, settings):
+    settings.BROWSE_CACHE_SECONDS = 0
+    topic, sections = _big_topic(make, [700, 30])
+    base = f"/topics/huge/{topic.edition.slug}/"
+    first = client.get(base, {"expand": "part-0"}).content.decode()
+    assert first.count('<li class="entry"') == 500
+    assert "Listings 1–500 of 700 in “Part 0”" in first
+    assert f'href="{base}"' in first  # back to the whole page
+    assert "https://huge.example/1/" not in first  # only the chosen section
+    assert f'href="{base}?expand=part-0&amp;page=2"' in first
+    second = client.get(base, {"expand": "part-0", "page": "2"}).content.decode()
+    assert second.count('<li class="entry"') == 200 and "Listings 501–700 of 700" in second
+    ids = set(re.findall(r'href="https://huge.example/0/(\d+)"', first)) | set(
+        re.findall(r'href="https://huge.example/0/(\d+)"', second)
+    )
+    assert len(ids) == 700  # every listing, once
+    # The table of contents links back to the whole page's sections.
+    assert f'href="{base}#part-1"' in second
+    # An unknown section shows the whole page.
+    assert client.get(base, {"expand": "nope"}).content.decode().count('<li class="entry"') <= 500

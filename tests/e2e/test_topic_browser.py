@@ -54,3 +54,44 @@ def test_istio_page_at_phone_width_in_dark_mode(browser, live_server, live_seed,
     assert background == "rgb(15, 20, 25)"
     screenshot(page, "topic-istio-360-dark")
     context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+def test_a_long_topic_page_in_a_browser(browser, live_server, transactional_db, screenshot, javascript):
+    """700 + 40 links: the page shows at most 500, and "Show all" pages the long section."""
+    from catalog.models import Entry, Section
+
+    from ..conftest import Factory
+
+    make = Factory()
+    topic = make.topic(slug="long", title="A long page")
+    for n, size in enumerate([700, 40]):
+        section = make.section(topic=topic, title=f"Part {n}", slug=f"part-{n}")
+        Entry.objects.bulk_create(
+            Entry(title=f"Link {n}-{i}", url=f"https://long.example/{n}/{i}", year=2010 + i % 15) for i in range(size)
+        )
+        Placement.objects.bulk_create(
+            Placement(section=section, entry=e)
+            for e in Entry.objects.filter(url__startswith=f"https://long.example/{n}/")
+        )
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/topics/long/{topic.edition.slug}/")
+    assert page.locator("main li.entry").count() <= 500
+    assert page.locator(".toc").inner_text().count("Part") == 2
+    screenshot(
+        page,
+        f"topic-long-collapsed-{'js' if javascript else 'nojs'}",
+        clip={"x": 0, "y": 0, "width": 1280, "height": 900},
+    )
+    page.get_by_role("link", name="Show all 700 links of “Part 0”").click()
+    page.wait_for_url("**expand=part-0**")
+    assert page.locator("main li.entry").count() == 500
+    assert "Listings 1–500 of 700" in page.locator("main").inner_text()
+    page.get_by_role("link", name="Next").click()
+    page.wait_for_url("**page=2**")
+    assert page.locator("main li.entry").count() == 200
+    page.get_by_role("link", name="Back to the whole page").click()
+    assert page.locator(".toc").get_by_role("link", name="Part 1").is_visible()
+    assert Section.objects.filter(topic=topic).count() == 2
+    context.close()
