@@ -6,10 +6,16 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 # A local server runs in debug mode unless told otherwise.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
-# Set-up steps (migrate, loaddata) need settings; give them a throwaway key when none is set.
-SETUP_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-setup-only-$$$$-$$RANDOM} DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-localhost}
 
-.PHONY: run test setup db reset lint format bench clean
+.PHONY: run test setup db reset lint format bench clean serve
+
+# This checkout's own settings for manage.py (git-ignored, read only by manage.py,
+# never over a variable the environment sets): a generated key and local host names,
+# so `manage.py createsuperuser` and the like work without DJANGO_DEBUG.
+.env:
+	@printf '# Written by make for this checkout only (git-ignored); the environment wins over it.\nDJANGO_SECRET_KEY=%s\nDJANGO_ALLOWED_HOSTS=localhost,127.0.0.1,[::1]\n' \
+		"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
+	@echo "wrote .env (a generated secret key for this checkout)"
 
 $(VENV)/.deps-runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,25 +32,29 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 	else echo "npm not found: the accessibility tests will skip"; fi
 
 # Loads the fixtures only into an empty catalog: a curator's edits survive every restart.
-db: $(VENV)/.deps-runtime
-	$(SETUP_ENV) $(PY) manage.py migrate --noinput
-	$(SETUP_ENV) $(PY) manage.py setup_catalog
+db: $(VENV)/.deps-runtime .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py setup_catalog
 
 # Starts the catalog over (asks first; `make reset CONFIRM=yes` in scripts). Users and roles stay.
-reset: $(VENV)/.deps-runtime
-	$(SETUP_ENV) $(PY) manage.py migrate --noinput
-	$(SETUP_ENV) $(PY) manage.py setup_catalog --reset $(if $(filter yes,$(CONFIRM)),--yes)
+reset: $(VENV)/.deps-runtime .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py setup_catalog --reset $(if $(filter yes,$(CONFIRM)),--yes)
 
 run: db
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# The production stack on this machine over plain http (gunicorn behind nginx when installed).
+serve: $(VENV)/.deps-runtime .env
+	$(PY) deploy/serve.py --port $(PORT)
+
 test: $(VENV)/.deps-dev node_modules/axe-core/axe.min.js db
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.deps-dev
+lint: $(VENV)/.deps-dev .env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(SETUP_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py makemigrations --check --dry-run
 
 # Times the import of the whole V1 archive (needs ../shared); see bench/import_v1.py.
 bench: $(VENV)/.deps-runtime

@@ -19,6 +19,8 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self):
+        from . import checks  # noqa: F401 - registers the deployment checks
+
         post_migrate.connect(reinstall_database_sync, sender=self, dispatch_uid="catalog-database-sync")
 
 

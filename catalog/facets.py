@@ -351,6 +351,11 @@ def registry(index):
     return cache
 
 
+def fixed_parameters():
+    """The URL parameters of every facet but the label groups' (those are data)."""
+    return {param for facet in _registry() if facet is not LABEL_GROUPS for param in facet.params}
+
+
 def facet_named(index, name):
     for facet in registry(index):
         if facet.name == name:

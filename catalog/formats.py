@@ -94,8 +94,18 @@ def as_csv(result, request, filename):
     return response
 
 
+class TextAtomFeed(Atom1Feed):
+    """Atom whose entry summaries are plain text (`type="text"`): a description is
+    what a curator or reader typed, never markup for a feed reader to run."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, {**item, "description": None})
+        if item["description"]:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
+
+
 def as_atom(result, request, title):
-    feed = Atom1Feed(
+    feed = TextAtomFeed(
         title=title,
         link=request.build_absolute_uri(result.links["html"]),
         description=f"{result.count} entries",

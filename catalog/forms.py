@@ -4,7 +4,9 @@
 `RejectForm` are the moderators' decisions in the admin.
 """
 
+import logging
 import re
+import secrets
 import time
 import unicodedata
 from urllib.parse import urlsplit
@@ -12,6 +14,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import URLValidator
 
@@ -20,12 +23,15 @@ from .admin_forms import label_group_fields
 from .duplicates import catalog_entries_for, pending_submission_for
 from .models import Label, LabelGroup, Section, Submission, Topic
 from .services.submissions import ALREADY_PENDING, MAX_LABELS, submission_approve, submission_create, submission_reject
+from .spoofing import confusable_host, has_bidi_controls
 from .urlnorm import InvalidURL, split_url
 
 URL_MAX = 2000
 STARTED_SALT = "catalog.submission-form.started"
 # Refusals that a person cannot cause by mistake: they use up the rate limit.
-BOT_CODES = ("honeypot", "too_fast", "form_tampered")
+BOT_CODES = ("honeypot", "too_fast", "form_tampered", "form_reused")
+
+logger = logging.getLogger(__name__)
 
 _HAS_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:(?!\d)", re.IGNORECASE)
 _MULTILINE_OK = "\n\r\t"
@@ -34,23 +40,51 @@ _ID = re.compile(r"[1-9][0-9]{0,17}")  # an id that fits every database's 64-bit
 
 
 def issue_started(at=None):
-    """The signed time the form was handed out (a hidden field): the minimum fill time's clock."""
-    return signing.dumps(time.time() if at is None else at, salt=STARTED_SALT)
+    """The signed time the form was handed out and a one-time number (a hidden field):
+    the minimum fill time's clock, good for one suggestion."""
+    return signing.dumps([time.time() if at is None else at, secrets.token_urlsafe(12)], salt=STARTED_SALT)
+
+
+def _read_started(token):
+    """(issued time, one-time number), or None when `token` is missing or was tampered with."""
+    try:
+        issued, nonce = signing.loads(token or "", salt=STARTED_SALT)
+        return float(issued), str(nonce)
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
 
 
 def seconds_since_started(token):
     """Seconds since `token` was issued, or None when it is missing or was tampered with."""
+    started = _read_started(token)
+    return None if started is None else time.time() - started[0]
+
+
+def use_started(token):
+    """Mark the form `token` as used; False when it was used before.
+
+    The mark lives in the cache as long as the form is valid (shared by the
+    workers with REDIS_URL). When the cache fails, the form goes through (and
+    it is logged): the rate limit and moderation still stand.
+    """
+    nonce = _read_started(token)[1]
     try:
-        issued = float(signing.loads(token or "", salt=STARTED_SALT))
-    except (signing.BadSignature, TypeError, ValueError):
-        return None
-    return time.time() - issued
+        return cache.add(f"submit-form-used:{nonce}", 1, timeout=settings.SUBMISSION_FORM_MAX_AGE + 60)
+    except Exception:
+        logger.exception("submission form: the cache failed; the one-time form check is skipped")
+        return True
 
 
 def refuse_control_characters(value, allowed=""):
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
         what = "control characters" if allowed else "line breaks or control characters"
         raise ValidationError(f"This field cannot contain {what}.", code="control_characters")
+    if has_bidi_controls(value):
+        raise ValidationError(
+            "This field cannot contain text-direction control characters (such as U+202E, "
+            "right-to-left override): they make text display differently from what it says.",
+            code="bidi_controls",
+        )
 
 
 class PlainTextField(forms.CharField):
@@ -274,6 +308,10 @@ class SubmissionForm(AccessibleFormMixin, forms.Form):
         url = self.cleaned_data["url"]
         if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
             raise ValidationError("A link cannot contain spaces or control characters.", code="invalid_url")
+        if has_bidi_controls(url):
+            raise ValidationError(
+                "A link cannot contain text-direction control characters (such as U+202E).", code="bidi_controls"
+            )
         if not _HAS_SCHEME.match(url):
             url = f"https://{url}"
         if url.split(":", 1)[0].lower() not in ("http", "https"):
@@ -286,6 +324,14 @@ class SubmissionForm(AccessibleFormMixin, forms.Form):
             raise ValidationError("Enter a valid web address, like https://istio.io/.", code="invalid_url") from exc
         if has_credentials:
             raise ValidationError("A link cannot contain a user name or password.", code="credentials")
+        lookalike = confusable_host(normalized.host_unicode)
+        if lookalike:
+            raise ValidationError(
+                f"The address's name “{lookalike}” mixes alphabets or uses letters that look like Latin "
+                "ones (for example a Cyrillic “а” for “a”), so it can pass for another site. Type the "
+                "address in one alphabet; moderators can add a genuine site with such a name.",
+                code="confusable_host",
+            )
         try:
             URLValidator(schemes=["http", "https"])(url)
         except ValidationError as exc:
@@ -355,7 +401,16 @@ class SubmissionForm(AccessibleFormMixin, forms.Form):
         return any(self.has_error(NON_FIELD_ERRORS, code) for code in BOT_CODES)
 
     def save(self):
-        """Store the suggestion; None (with the errors added) when the service refuses it."""
+        """Store the suggestion; None (with the errors added) when the service refuses it
+        or this form (its one-time number) was sent before."""
+        if not use_started(self.data.get("started")):
+            self.add_error(
+                None,
+                ValidationError(
+                    "This form was already sent. To suggest another link, open the form again.", code="form_reused"
+                ),
+            )
+            return None
         topic, section = self.cleaned_data["target"]
         try:
             return submission_create(
@@ -371,6 +426,9 @@ class SubmissionForm(AccessibleFormMixin, forms.Form):
             )
         except ValidationError as exc:
             self.add_error(None, exc)
+            # The form's one-time number is spent: the re-shown form gets a new one, same clock.
+            self.data = self.data.copy()
+            self.data["started"] = issue_started(at=_read_started(self.data["started"])[0])
             return None
 
 

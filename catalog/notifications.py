@@ -2,7 +2,9 @@
 
 Moderators hear of each new submission: the addresses in MODERATORS_EMAILS
 when set, else the active members of the "Moderators" group who have an
-address. A submitter who left an address hears of the decision.
+address. A submitter who left an address hears of the decision, in an email
+that holds nothing the submitter typed (only the site's links and the
+moderator's reason), since anyone can type anyone's address into the form.
 """
 
 from django.conf import settings
@@ -52,12 +54,13 @@ def decision(submission):
         return
     context = {
         "submission": submission,
+        "site_url": settings.SITE_URL,
         "status_url": absolute(submission.get_absolute_url()),
         "entry_url": absolute(submission.entry.get_absolute_url()) if submission.entry_id else "",
     }
     verb = "approved" if submission.status == submission.Status.APPROVED else "not accepted"
     _send(
-        f"Your link suggestion was {verb}: {_one_line(submission.title)}",
+        f"Your link suggestion to meshportal was {verb}",
         "catalog/submit_email_decision.txt",
         context,
         [submission.submitter_email],

@@ -21,12 +21,21 @@ logger = logging.getLogger(__name__)
 
 
 def client_address(request):
-    """The client's address; an IPv6 client counts as its /64 network (one host's usual share)."""
+    """The client's address; an IPv6 client counts as its /64 network (one host's usual share).
+
+    Behind TRUSTED_PROXY_COUNT proxies that each append what they saw to
+    X-Forwarded-For, the client is the entry that many places from the end:
+    what the first of our proxies saw. Entries before it are the client's own
+    say. A header shorter than that (a request that did not pass all our
+    proxies) falls back to REMOTE_ADDR. Used by the submission rate limit and,
+    through `client_ip()`, the admin sign-in lockout.
+    """
     address = request.META.get("REMOTE_ADDR", "")
-    if settings.CLIENT_IP_FROM_X_FORWARDED_FOR:
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
         forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if forwarded:
-            address = forwarded[-1]  # what our proxy saw; earlier ones are the client's say
+        if len(forwarded) >= proxies:
+            address = forwarded[-proxies]
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -36,6 +45,17 @@ def client_address(request):
     if ip.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is 192.0.2.1
         return str(ip.ipv4_mapped)
     return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
+def client_ip(request):
+    """`client_address()` as one IP address, for a database column (the admin sign-in
+    lockout, settings.AXES_CLIENT_IP_CALLABLE): an IPv6 /64 is its first address; None
+    when the request has no usable address (a test client's `force_login`)."""
+    address = client_address(request).split("/")[0]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ stops the process at start-up instead of running insecurely.
 
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -35,7 +36,7 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY is not set. Set it (and DJANGO_ALLOWED_HOSTS) for a "
-            "deployment, or set DJANGO_DEBUG=1 for local development."
+            "deployment; in a checkout, `make .env` writes a local one for manage.py."
         )
     # A throwaway key for local development: sessions do not survive a restart.
     SECRET_KEY = get_random_secret_key()
@@ -52,16 +53,23 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_filters",
     "taggit",
+    "csp",
+    "axes",
     "catalog",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # serves its own precompressed files
+    # HTML, JSON and CSV compressed here too, not only behind a proxy (see docs/deployment.md on BREACH).
+    "django.middleware.gzip.GZipMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "catalog.middleware.RequestBodyLimitMiddleware",  # before anything reads a body
     "catalog.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,7 +77,41 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its refusal page
 ]
+
+# Admin login throttling (django-axes): failed attempts are rows in the database,
+# so every worker and process sees them. After ADMIN_LOGIN_FAILURE_LIMIT failures
+# from one client address, its logins are refused for ADMIN_LOGIN_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "catalog.auth.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("ADMIN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ADMIN_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "catalog.ratelimit.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_VERBOSE = False
+
+# Content-Security-Policy (django-csp 4) on every response, the admin included:
+# scripts, styles, images and fonts only from this site, no inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "meshportal.urls"
 
@@ -132,6 +174,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# How many processes serve the site (gunicorn reads it too: deploy/gunicorn.conf.py).
+# The memory cache is per process: with more than one, REDIS_URL is required
+# (`check --deploy` says so), since the rate limit and one-time forms live there.
+WEB_CONCURRENCY = int(os.environ.get("WEB_CONCURRENCY") or 2)
+
 # Seconds a browse or topic page stays in the cache; the key holds the
 # catalog's data version, so writes are seen at once. 0 turns it off.
 # Off by default in debug mode, where templates change under a running server.
@@ -170,8 +217,16 @@ SUBMISSION_RATE_LIMIT = int(os.environ.get("SUBMISSION_RATE_LIMIT", "5"))
 SUBMISSION_RATE_WINDOW = int(os.environ.get("SUBMISSION_RATE_WINDOW", "3600"))
 SUBMISSION_MIN_FILL_SECONDS = int(os.environ.get("SUBMISSION_MIN_FILL_SECONDS", "3"))
 SUBMISSION_FORM_MAX_AGE = int(os.environ.get("SUBMISSION_FORM_MAX_AGE", str(24 * 3600)))
-# Behind a proxy, the client address is the last one it appends to X-Forwarded-For.
-CLIENT_IP_FROM_X_FORWARDED_FOR = env_bool("DJANGO_BEHIND_PROXY", False)
+# The number of reverse proxies in front of the app that each append the address they
+# saw to X-Forwarded-For (1 for the nginx of deploy/). The client address is then the
+# entry that many places from the end; anything before it is the client's say.
+# 0 (the default): REMOTE_ADDR, and X-Forwarded-For is ignored. DJANGO_BEHIND_PROXY=1
+# is the older spelling of 1.
+TRUSTED_PROXY_COUNT = int(
+    os.environ.get("DJANGO_TRUSTED_PROXY_COUNT") or ("1" if env_bool("DJANGO_BEHIND_PROXY", False) else "0")
+)
+# Largest request body /submit/ reads; larger ones (and multipart bodies) are refused unread.
+SUBMISSION_MAX_BODY_BYTES = int(os.environ.get("SUBMISSION_MAX_BODY_BYTES", str(32 * 1024)))
 CSRF_FAILURE_VIEW = "catalog.submission_views.csrf_failure"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -189,7 +244,7 @@ USE_TZ = True
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -206,6 +261,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", not (STATIC_ROOT / "staticfiles.json").exists())
 if WHITENOISE_USE_FINDERS:
     STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+# Files browsers ask for at the site's root (/favicon.ico).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # Security headers; the HTTPS ones are on unless the deployment says it
 # terminates TLS elsewhere without forwarding the scheme.
@@ -220,7 +277,7 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
-    if env_bool("DJANGO_BEHIND_PROXY", False):
+    if TRUSTED_PROXY_COUNT:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 TAGGIT_CASE_INSENSITIVE = True

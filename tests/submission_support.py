@@ -26,6 +26,11 @@ def form_data(**overrides):
     return {k: v for k, v in data.items() if v is not None}
 
 
+def post_form(client, data, path="/submit/", **extra):
+    """POST `data` URL-encoded, as a browser sends the form (a multipart body is refused)."""
+    return client.post(path, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded", **extra)
+
+
 BROWSE_VIEWS = ["/browse/", "/browse/?format=json", "/browse/?format=csv", "/browse/?format=atom"]
 
 

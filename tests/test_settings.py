@@ -10,8 +10,40 @@ from django.conf import settings
 BASE = {
     k: v
     for k, v in os.environ.items()
-    if not k.startswith(("DJANGO_", "DATABASE_URL", "EMAIL_", "SITE_URL", "SUBMISSION_", "MODERATORS_EMAILS"))
+    if not k.startswith(
+        (
+            "DJANGO_",
+            "DATABASE_URL",
+            "EMAIL_",
+            "SITE_URL",
+            "SUBMISSION_",
+            "MODERATORS_EMAILS",
+            "REDIS_URL",
+            "CACHE_URL",
+            "MESHPORTAL_",
+        )
+    )
 }
+# The production environment docs/deployment.md documents (Redis need not answer for the checks).
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "a-long-random-production-key-" + "k3y" * 20,
+    "DJANGO_ALLOWED_HOSTS": "meshportal.example.org",
+    "DJANGO_HSTS_PRELOAD": "1",
+    "DJANGO_TRUSTED_PROXY_COUNT": "1",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "MESHPORTAL_RELEASE": "0123abc",
+}
+
+
+def manage(*args, **env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env={**BASE, "MESHPORTAL_ENV_FILE": "/nonexistent/.env", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def run(code, **env):
@@ -46,17 +78,42 @@ def test_debug_needs_no_configuration():
 
 
 def test_check_deploy_is_clean_with_production_settings():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=settings.BASE_DIR,
-        env={
-            **BASE,
-            "DJANGO_SECRET_KEY": "a-long-random-production-key-" + "k3y" * 20,
-            "DJANGO_ALLOWED_HOSTS": "meshportal.example.org",
-            "DJANGO_HSTS_PRELOAD": "1",
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues (0 silenced)" in result.stdout
+
+
+def test_check_deploy_refuses_per_process_rate_limits():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "REDIS_URL"}
+    result = manage("check", "--deploy", **env)
+    assert result.returncode == 1
+    assert "meshportal.E001" in result.stderr and "Set REDIS_URL" in result.stderr
+
+
+def test_a_command_without_settings_fails_in_one_line():
+    result = manage("check")
+    assert result.returncode == 1
+    assert result.stderr.startswith("manage.py: DJANGO_SECRET_KEY is not set.")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_checkouts_env_file_makes_commands_work_without_debug(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# written by make\nDJANGO_SECRET_KEY=" + "s3cr3t" * 10 + "\nDJANGO_ALLOWED_HOSTS=localhost\n")
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG, settings.ALLOWED_HOSTS)",
+        MESHPORTAL_ENV_FILE=str(env_file),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("False ['localhost']")
+    # The environment wins over the file.
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.ALLOWED_HOSTS)",
+        MESHPORTAL_ENV_FILE=str(env_file),
+        DJANGO_ALLOWED_HOSTS="example.org",
+    )
+    assert result.stdout.strip().endswith("['example.org']")

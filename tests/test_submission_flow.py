@@ -15,6 +15,7 @@ from .submission_support import (
     assert_not_shown_to_readers,
     assert_shown_to_readers,
     form_data,
+    post_form,
     published_urls,
     reader_urls,
 )
@@ -41,8 +42,8 @@ def test_suggest_approve_publish(client, seed, moderator_client, mailoutbox, dja
 
     guide = Label.objects.get(name="GUIDE")
     with django_capture_on_commit_callbacks(execute=True):
-        sent = client.post(
-            "/submit/",
+        sent = post_form(
+            client,
             form_data(
                 url="https://example.dev/zero-trust-mesh/?utm_source=mastodon",
                 title=title,
@@ -98,7 +99,7 @@ def test_suggest_approve_publish(client, seed, moderator_client, mailoutbox, dja
 def test_a_rejected_suggestion_shows_the_reason_only_to_its_submitter(
     client, little_catalog, make, moderator_client, mailoutbox
 ):
-    sent = client.post("/submit/", form_data(title="Buy cheap mesh", target=f"t{little_catalog.topic.pk}"))
+    sent = post_form(client, form_data(title="Buy cheap mesh", target=f"t{little_catalog.topic.pk}"))
     status_url = sent["Location"]
     submission = Submission.objects.get()
     response = moderator_client.post(

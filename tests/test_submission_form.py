@@ -11,7 +11,7 @@ from django.test import Client
 from catalog.forms import issue_started, seconds_since_started
 from catalog.models import Entry, Label, Section, Submission, Topic
 
-from .submission_support import form_data
+from .submission_support import form_data, post_form
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
 
@@ -25,7 +25,7 @@ def send(client, remote_addr="203.0.113.7", forwarded_for=None, **overrides):
     meta = {"REMOTE_ADDR": remote_addr}
     if forwarded_for is not None:
         meta["HTTP_X_FORWARDED_FOR"] = forwarded_for
-    return client.post("/submit/", form_data(**overrides), **meta)
+    return post_form(client, form_data(**overrides), **meta)
 
 
 def error_codes(response):
@@ -168,14 +168,14 @@ def test_text_is_stored_as_typed_and_always_escaped(client, istio):
 
 def test_csrf_is_required(istio):
     client = Client(enforce_csrf_checks=True)
-    response = client.post("/submit/", form_data())
+    response = post_form(client, form_data())
     assert response.status_code == 403
     assert "The form could not be sent" in response.content.decode()
     assert Submission.objects.count() == 0
     # With the token from the page, the same post goes through.
     page = client.get("/submit/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
-    assert client.post("/submit/", form_data(csrfmiddlewaretoken=token)).status_code == 303
+    assert post_form(client, form_data(csrfmiddlewaretoken=token)).status_code == 303
 
 
 def test_the_honeypot_refuses(client, istio):
@@ -245,7 +245,7 @@ def test_x_forwarded_for_counts_only_behind_a_proxy(client, istio, settings):
     assert send(client, url="https://example.com/1", forwarded_for="192.0.2.9").status_code == 303
     # Without a proxy the header is only the client's say: the address is still REMOTE_ADDR.
     assert send(client, url="https://example.com/2", forwarded_for="192.0.2.1").status_code == 429
-    settings.CLIENT_IP_FROM_X_FORWARDED_FOR = True
+    settings.TRUSTED_PROXY_COUNT = 1
     # Behind one, the address the proxy appended (the last) counts, not what the client wrote before it.
     assert send(client, url="https://example.com/3", forwarded_for="192.0.2.1, 198.51.100.77").status_code == 303
     assert send(client, url="https://example.com/4", forwarded_for="192.0.2.2, 198.51.100.77").status_code == 429
@@ -278,8 +278,11 @@ def test_the_rate_limit_works_through_redis(client, istio, settings, redis_cache
         assert send(client, url=f"https://example.com/r{i}").status_code == 303
     assert send(client, url="https://example.com/r2").status_code == 429
     keys = [k.decode() for k in redis_cache.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*")]
-    assert len(keys) == 1 and ":ratelimit:submit:203.0.113.7:" in keys[0]
-    assert cache.get(keys[0].split(":", 2)[2]) == 3
+    limit_keys = [k for k in keys if ":ratelimit:" in k]
+    assert len(limit_keys) == 1 and ":ratelimit:submit:203.0.113.7:" in limit_keys[0]
+    assert cache.get(limit_keys[0].split(":", 2)[2]) == 3
+    # The two forms sent are marked used where every worker sees it.
+    assert len([k for k in keys if ":submit-form-used:" in k]) == 2
 
 
 def test_a_failing_cache_lets_people_through(client, istio, settings, caplog):

@@ -17,7 +17,7 @@ from catalog.forms import issue_started
 from catalog.models import Submission
 from catalog.urlnorm import split_url
 
-from .submission_support import form_data
+from .submission_support import form_data, post_form
 
 FUZZ = settings(
     max_examples=500,
@@ -97,7 +97,7 @@ def assert_is_a_valid_suggestion(submission):
 @given(data=arbitrary_posts())
 def test_arbitrary_posts_never_fail_and_store_only_valid_suggestions(client, fuzz_env, data):
     before = set(Submission.objects.values_list("pk", flat=True))
-    response = client.post("/submit/", data)
+    response = post_form(client, data)
     assert response.status_code in (303, 422), response.status_code
     created = Submission.objects.exclude(pk__in=before)
     if response.status_code == 422:
@@ -159,6 +159,6 @@ def invalid_posts(draw):
 @given(data=invalid_posts())
 def test_invalid_posts_never_fail_and_store_nothing(client, fuzz_env, data):
     before = Submission.objects.count()
-    response = client.post("/submit/", data)
+    response = post_form(client, data)
     assert response.status_code == 422, (response.status_code, data)
     assert Submission.objects.count() == before

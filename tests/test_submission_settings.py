@@ -19,7 +19,7 @@ NAMES = [
     "SUBMISSION_RATE_LIMIT",
     "SUBMISSION_RATE_WINDOW",
     "SUBMISSION_MIN_FILL_SECONDS",
-    "CLIENT_IP_FROM_X_FORWARDED_FOR",
+    "TRUSTED_PROXY_COUNT",
 ]
 
 
@@ -40,7 +40,7 @@ def test_defaults_print_email_to_the_console():
     assert values["MODERATORS_EMAILS"] == []
     assert (values["SUBMISSION_RATE_LIMIT"], values["SUBMISSION_RATE_WINDOW"]) == (5, 3600)
     assert values["SUBMISSION_MIN_FILL_SECONDS"] == 3
-    assert values["CLIENT_IP_FROM_X_FORWARDED_FOR"] is False
+    assert values["TRUSTED_PROXY_COUNT"] == 0
     assert configured(DJANGO_DEBUG="1")["SITE_URL"] == "http://127.0.0.1:8000"
 
 
@@ -69,6 +69,6 @@ def test_smtp_and_the_rest_from_the_environment():
     assert values["MODERATORS_EMAILS"] == ["a@example.org", "b@example.org"]
     assert values["SITE_URL"] == "https://portal.example.org"
     assert (values["SUBMISSION_RATE_LIMIT"], values["SUBMISSION_RATE_WINDOW"]) == (20, 600)
-    assert values["CLIENT_IP_FROM_X_FORWARDED_FOR"] is True
+    assert values["TRUSTED_PROXY_COUNT"] == 1  # the older spelling
     ssl = configured(**PRODUCTION, EMAIL_HOST="smtp.example.org", EMAIL_USE_SSL="1", EMAIL_PORT="465")
     assert (ssl["EMAIL_USE_TLS"], ssl["EMAIL_USE_SSL"]) == (False, True)

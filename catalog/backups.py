@@ -1,0 +1,174 @@
+"""Backups of the whole database, and restoring one into an empty database.
+
+- SQLite: SQLite's online backup API copies the database in one step while
+  others go on writing (WAL mode: writers are never blocked), so the copy is
+  one consistent moment. Never a file copy of a live database.
+- PostgreSQL: `pg_dump --format=custom`, restored with `pg_restore` in one
+  transaction. Both need the PostgreSQL client programs of the server's version.
+
+`restore` writes only into a database that holds no catalog, submission or
+user rows (a new one, after `migrate` or not): it never replaces data.
+After a restore, `migrate` brings an older backup up to the current schema.
+"""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+
+from .models import Edition, Entry, Submission, Topic
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; its message says why in one line."""
+
+
+@dataclass
+class Result:
+    path: Path
+    size: int
+    seconds: float
+    rows: dict  # table -> row count, of the backup (backup) or the restored database (restore)
+
+
+def vendor():
+    if connection.vendor not in ("sqlite", "postgresql"):
+        raise BackupError(f"backups support SQLite and PostgreSQL, not {connection.vendor}")
+    return connection.vendor
+
+
+def default_path(folder="backups"):
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    suffix = ".sqlite3" if vendor() == "sqlite" else ".dump"
+    return Path(folder) / f"meshportal-{stamp}{suffix}"
+
+
+def table_rows(cursor=None):
+    """Rows per table of every installed model, through Django's connection (or `cursor`)."""
+    tables = sorted({m._meta.db_table for m in apps.get_models(include_auto_created=True)})
+    own = cursor is None
+    cursor = cursor or connection.cursor()
+    try:
+        existing = set(connection.introspection.table_names(cursor)) if own else None
+        counts = {}
+        for table in tables:
+            if existing is not None and table not in existing:
+                continue
+            cursor.execute(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608 - model table names
+            counts[table] = cursor.fetchone()[0]
+        return counts
+    finally:
+        if own:
+            cursor.close()
+
+
+def _sqlite_rows(path):
+    db = sqlite3.connect(path)
+    try:
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = sorted({m._meta.db_table for m in apps.get_models(include_auto_created=True)} & names)
+        return {t: db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}  # noqa: S608
+    finally:
+        db.close()
+
+
+def _pg_env():
+    s = connection.settings_dict
+    env = dict(os.environ)
+    for key, name in (("PGHOST", "HOST"), ("PGPORT", "PORT"), ("PGUSER", "USER"), ("PGPASSWORD", "PASSWORD")):
+        if s.get(name):
+            env[key] = str(s[name])
+    env["PGDATABASE"] = s["NAME"]
+    return env
+
+
+def _pg_tool(name):
+    path = shutil.which(name)
+    if path is None:
+        raise BackupError(f"{name} is not installed: install the PostgreSQL client (apt-get install postgresql-client)")
+    return path
+
+
+def _run(args, env):
+    result = subprocess.run(args, env=env, capture_output=True, text=True)  # noqa: S603 - fixed program, our args
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise BackupError(f"{Path(args[0]).name} failed: {last}")
+
+
+def backup(path):
+    """Write a consistent copy of the whole database to `path` (not overwritten if it exists)."""
+    kind = vendor()
+    path = Path(path)
+    if path.exists():
+        raise BackupError(f"{path} exists already: choose another name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    if kind == "sqlite":
+        connection.ensure_connection()
+        target = sqlite3.connect(path)
+        try:
+            connection.connection.backup(target)  # pages=-1: the whole database in one step, one snapshot
+        finally:
+            target.close()
+        rows = _sqlite_rows(path)
+    else:
+        tmp = path.with_name(path.name + ".partial")
+        _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={tmp}"], _pg_env())
+        tmp.rename(path)
+        rows = table_rows()  # what the server had; the dump is one snapshot of it
+    return Result(path, path.stat().st_size, time.monotonic() - started, rows)
+
+
+def holds_data():
+    """What makes this database not empty, or "" when it is empty (migrated or not)."""
+    tables = set(connection.introspection.table_names())
+    for model, what in ((Edition, "editions"), (Topic, "topics"), (Entry, "entries"), (Submission, "submissions")):
+        if model._meta.db_table in tables and model.objects.exists():
+            return what
+    users = get_user_model()
+    if users._meta.db_table in tables and users.objects.exists():
+        return "users"
+    return ""
+
+
+def restore(path):
+    """Load the backup at `path` into this empty database, then migrate it to the current schema."""
+    kind = vendor()
+    path = Path(path)
+    if not path.is_file():
+        raise BackupError(f"{path} is not a file")
+    found = holds_data()
+    if found:
+        raise BackupError(
+            f"the database {connection.settings_dict['NAME']} holds {found}: restore only into an empty "
+            "database (create a new one, or drop this one after making sure you have its backup)"
+        )
+    started = time.monotonic()
+    if kind == "sqlite":
+        with open(path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                raise BackupError(f"{path} is not a SQLite backup (a PostgreSQL dump restores into PostgreSQL)")
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            connection.ensure_connection()
+            source.backup(connection.connection)
+        finally:
+            source.close()
+        connection.close()
+    else:
+        _run(
+            [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction"]
+            + [f"--dbname={connection.settings_dict['NAME']}", str(path)],
+            _pg_env(),
+        )
+    call_command("migrate", verbosity=0, interactive=False)
+    return Result(path, path.stat().st_size, time.monotonic() - started, table_rows())

@@ -1,0 +1,23 @@
+"""`manage.py restore PATH`: load a backup into an empty database (see catalog/backups.py)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog import backups
+
+
+class Command(BaseCommand):
+    help = "Restore a backup into an empty database, then migrate it. Refuses a database that holds data."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="a file written by `manage.py backup`")
+
+    def handle(self, *args, path, **options):
+        try:
+            self.stdout.write(f"Restoring {path} into the {backups.vendor()} database ...")
+            result = backups.restore(path)
+        except backups.BackupError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"Restored in {result.seconds:.1f} s: {result.rows.get('catalog_entry', 0)} entries, "
+            f"{sum(result.rows.values())} rows in {len(result.rows)} tables."
+        )
