@@ -20,6 +20,7 @@ from .admin_forms import SectionPathField, entry_admin_form
 from .curation import GAPS, GAPS_BY_KEY, empty_sections
 from .duplicates import possible_duplicates
 from .forms import ApproveForm, RejectForm
+from .linkhealth.admin import LINK_ACTIONS, LinkHealthAdminMixin
 from .models import (
     Change,
     Dimension,
@@ -28,6 +29,7 @@ from .models import (
     Label,
     LabelGroup,
     Placement,
+    Redirect,
     Section,
     Submission,
     Topic,
@@ -35,6 +37,7 @@ from .models import (
 )
 from .services import history
 from .services.curation import entries_bulk_edit, entries_bulk_preview
+from .services.redirects import topic_renamed
 from .services.submissions import submission_approve, submission_reject
 
 
@@ -142,6 +145,20 @@ class TopicAdmin(SafeLookupsMixin, admin.ModelAdmin):
     def entry_count(self, obj):
         return obj.entry_count
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "slug" in form.changed_data:
+            topic_renamed(topic=obj, old_slug=form.initial["slug"])  # the old address keeps working
+
+
+@admin.register(Redirect)
+class RedirectAdmin(admin.ModelAdmin):
+    list_display = ["old_path", "topic", "source", "created_at"]
+    list_filter = ["source", "topic__edition"]
+    list_select_related = ["topic__edition"]
+    search_fields = ["old_path", "topic__title", "topic__slug"]
+    autocomplete_fields = ["topic"]
+
 
 @admin.register(Section)
 class SectionAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
@@ -203,12 +220,17 @@ class LabelAdmin(SafeLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
+class EntryAdmin(LinkHealthAdminMixin, SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["title", "year", "rating", "featured", "github_stars", "language", "label_list", "updated_at"]
-    list_filter = [GapFilter, "featured", "rating", "language", "labels", "placements__section__topic__edition"]
+    list_display = [
+        "title", "year", "rating", "featured", "github_stars", "language", "label_list", "link_state", "updated_at"
+    ]  # fmt: skip
+    list_filter = [
+        GapFilter, "featured", "rating", "language", "labels", "placements__section__topic__edition", "link_state",
+        "published",
+    ]  # fmt: skip
     search_fields = ["title", "url", "description"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "link_health_text", "link_history", "github_text"]
     inlines = [PlacementInline]
     actions = [
         "add_labels",
@@ -220,6 +242,7 @@ class EntryAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
         "place",
         "move",
         "unplace",
+        *LINK_ACTIONS,
     ]
 
     def get_queryset(self, request):

@@ -2,14 +2,14 @@
 
 SQL GROUP BY over 200,000 entries costs hundreds of milliseconds a facet on
 this machine; the same counts from numpy arrays of entry attributes and
-(entry, value) pairs cost well under a millisecond each. The index is built
-once per catalog data version (CatalogState.version, changed by database
-triggers on every write) and shared by the requests of one process.
+(entry, value) pairs cost well under a millisecond each. The index is shared
+by the requests of one process and follows every write: database triggers log
+the changed entries (`catalog/dbsync.py`), and `caught_up()` applies only
+those to a copy (docs/architecture.md, "The facet index under writes").
 
 It is read in one snapshot (`snapshot()`): all its queries see the same data,
-and the version stored with it is the one of that data. `load_rows()` reads
-named rows; `IndexBuilder` turns them into columns, one small method a part.
-Each facet of the registry (`catalog/facets.py`) reads its column by name.
+and the version and change-log position stored with it are those of that
+data. Each facet of the registry (`catalog/facets.py`) reads its column by name.
 """
 
 import bisect
@@ -34,6 +34,7 @@ from .models import (
     Entry,
     Label,
     LabelGroup,
+    LinkState,
     Placement,
     Section,
     TaggedEntry,
@@ -270,9 +271,11 @@ class LabelRow(NamedTuple):
     group: str
 
 
-# An entry row: (id, year, stars, rating, featured, language, url, title key, added as a number).
-# Plain tuples: 200,000 named ones cost a second to make.
-ENTRY_COLUMNS = "id, year, github_stars, rating, featured, language, url, lower(title), {added}"
+# An entry row: (id, year, stars, rating, featured, language, url, title key, added as a number,
+# link state, published). Plain tuples: 200,000 named ones cost a second to make.
+ENTRY_COLUMNS = "id, year, github_stars, rating, featured, language, url, lower(title), {added}, link_state, published"
+# The link-status facet's values (catalog.linkhealth): every state, in their order.
+LINK_STATES = Values([key for key, _ in LinkState.choices], [label for _, label in LinkState.choices])
 ADDED = {"sqlite": "julianday(created_at)", "postgresql": "extract(epoch from created_at)::float8"}
 CHANGES = "catalog_catalogchange"
 # More changed entries than this since an index was built: build it again instead.
@@ -342,11 +345,10 @@ def current_state():
     return version, (seq, token)
 
 
-def _entry_rows(where="", params=()):
+def _entry_rows():
     # The large tables through a plain cursor: the ORM's row objects cost more than the query.
     # (Table names come from the models, never from input.)
-    table = Entry._meta.db_table
-    return _fetch(f"SELECT {_entry_columns()} FROM {table} {where} ORDER BY id", params)  # noqa: S608
+    return _fetch(f"SELECT {_entry_columns()} FROM {Entry._meta.db_table} ORDER BY id")  # noqa: S608
 
 
 def _entry_columns():
@@ -504,6 +506,8 @@ class FacetIndex:
         self.rating = np.zeros(self.size, dtype=np.int8)
         self.featured = np.zeros(self.size, dtype=bool)
         self.created = np.zeros(self.size, dtype=np.float64)
+        self.link = np.full(self.size, -1, dtype=np.int64)
+        self.published = np.ones(self.size, dtype=bool)  # unpublished entries are in no list
         self.language, self.host = np.full(self.size, -1, np.int32), np.full(self.size, -1, np.int32)
         self.languages, self.hosts = Vocabulary(), Vocabulary()
         self.title_key = [""] * self.size
@@ -551,12 +555,14 @@ class FacetIndex:
     def _set_rows(self, at, rows):
         if not len(rows):
             return
-        _, year, stars, rating, featured, language, url, title, added = zip(*rows, strict=True)
+        _, year, stars, rating, featured, language, url, title, added, link, published = zip(*rows, strict=True)
         self.year[at] = [y or 0 for y in year]
         self.stars[at] = [-1 if s is None else s for s in stars]
         self.rating[at] = [r or 0 for r in rating]
         self.featured[at] = featured
         self.created[at] = added
+        self.link[at] = [LINK_STATES.position.get(state, -1) for state in link]
+        self.published[at] = [bool(p) for p in published]
         self.language[at] = [self.languages(word) for word in language]
         self.host[at] = [self.hosts(url_host(u)) for u in url]
         for position, key in zip(at.tolist(), title, strict=True):
@@ -592,6 +598,7 @@ class FacetIndex:
             lookup[np.where(self.year > 0, self.year, -1)], Values(years, [str(y) for y in years])
         )
         self.columns["featured"] = packed_masks([self.featured], self.size)
+        self.columns["link"] = Codes(self.link, LINK_STATES)
 
     def _patch_entry_columns(self, changed):
         """New codes for the changed entries, when each has a value the columns
@@ -610,6 +617,7 @@ class FacetIndex:
         for name, new in codes.items():
             self.columns[name] = self.columns[name].patched(changed, new, self.size)
         self.columns["featured"] = packed_masks([self.featured], self.size)
+        self.columns["link"] = Codes(self.link, LINK_STATES)
         return True
 
     def _derive_placed_columns(self):
@@ -652,6 +660,7 @@ class FacetIndex:
         index.alive = grown(self.alive, False)
         index.year, index.stars, index.rating = grown(self.year, 0), grown(self.stars, -1), grown(self.rating, 0)
         index.featured, index.created = grown(self.featured, False), grown(self.created, 0)
+        index.link, index.published = grown(self.link, -1), grown(self.published, False)
         index.language, index.host = grown(self.language, -1), grown(self.host, -1)
         index.languages, index.hosts = self.languages.copy(), self.hosts.copy()
         index.title_key = self.title_key + [""] * grow

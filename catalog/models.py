@@ -22,6 +22,8 @@ from django.urls import reverse
 from taggit.managers import TaggableManager
 from taggit.models import ItemBase, TagBase
 
+from .linkhealth import wayback
+from .linkhealth.models import GitHubRepo, LinkCheck, LinkCheckRun, LinkHealth, LinkState  # noqa: F401
 from .tree import path_from_top
 
 SAFE_URL_SCHEMES = ("http", "https")
@@ -340,7 +342,15 @@ def labels_prefetch(path="tagged_items", *, public=False):
 class EntryQuerySet(NaturalKeyQuerySet):
     def with_card_data(self):
         """Everything an entry card shows to a reader (no internal labels), in a constant number of queries."""
-        return self.prefetch_related(labels_prefetch(public=True))
+        return self.select_related("github_repo").prefetch_related(labels_prefetch(public=True))
+
+    def visible(self):
+        """What readers may see at all: published entries."""
+        return self.filter(published=True)
+
+    def listed(self):
+        """What reader lists show by default: published entries whose link is not dead."""
+        return self.visible().exclude(link_state=LinkState.DEAD)
 
 
 class Entry(models.Model):
@@ -361,6 +371,13 @@ class Entry(models.Model):
         help_text="1 to 5; empty is unrated.",
     )
     featured = models.BooleanField(default=False, help_text="A curator's pick (🌟).")
+    published = models.BooleanField(default=True, help_text="Shown to readers; unpublished entries stay in the admin.")
+    link_state = models.CharField(
+        max_length=10, choices=LinkState.choices, default=LinkState.UNCHECKED, editable=False, db_index=True
+    )
+    github_repo = models.ForeignKey(
+        "catalog.GitHubRepo", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="entries"
+    )
     labels = TaggableManager(through=TaggedEntry, blank=True, related_name="entries")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -400,6 +417,38 @@ class Entry(models.Model):
         return self.url if is_safe_url(self.url) else None
 
     @property
+    def github_fetched(self):
+        """This entry's GitHub repository when its figures have been fetched (needs `with_card_data()`)."""
+        repo = self.github_repo
+        return repo if repo is not None and repo.fetched_at and repo.stars is not None else None
+
+    @property
+    def github_flag(self):
+        """ "archived on GitHub" or "no push since <month>" when the repository looks abandoned, else ""."""
+        repo = self.github_fetched
+        if repo is None:
+            return ""
+        if repo.archived:
+            return "archived on GitHub"
+        from .linkhealth.github import is_inactive
+
+        return f"no push since {repo.pushed_at:%B %Y}" if is_inactive(repo) else ""
+
+    @property
+    def link_is_dead(self):
+        return self.link_state == LinkState.DEAD
+
+    @property
+    def archived_copy_url(self):
+        """Where readers find an archived copy of this link (the Wayback Machine)."""
+        return wayback.archived_copy_url(self.url) if self.link_url else None
+
+    @property
+    def archived_original(self):
+        """The original URL when this entry links to an archived copy, else ""."""
+        return wayback.original_of_archived(self.url)
+
+    @property
     def rating_stars(self):
         return "★" * self.rating + "☆" * (5 - self.rating) if self.rating else ""
 
@@ -423,22 +472,41 @@ class Entry(models.Model):
 
 
 class PlacementQuerySet(NaturalKeyQuerySet):
-    def for_topic(self, topic):
-        """A topic page's placements with their entries' card data, newest year first."""
+    def for_topic(self, topic, *, include_dead=False):
+        """A topic page's placements of published entries with their card data, newest year first.
+
+        Dead links are left out unless `include_dead` (a reader asked for them).
+        """
+        placements = self.filter(section__topic=topic, entry__published=True)
+        if not include_dead:
+            placements = placements.exclude(entry__link_state=LinkState.DEAD)
         return (
-            self.filter(section__topic=topic)
-            .select_related("entry")
+            placements.select_related("entry__github_repo")
             .prefetch_related(labels_prefetch("entry__tagged_items", public=True))
             .order_by("section_id", models.F("entry__year").desc(nulls_last=True), "position", "id")
         )
 
 
 class Placement(models.Model):
-    """An entry listed in a section; at most once per section."""
+    """An entry listed in a section (a listing); at most once per section.
+
+    The entry holds the shared facts (URL, year, stars, language, labels,
+    rating); the words a page uses to list it are the listing's own: its
+    title and description there (an empty description when the page gives
+    none). NULL means the listing uses the entry's words (the seed's and
+    hand-made listings). So each page keeps its wording, and importing one
+    edition never changes another's text.
+    """
 
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="placements")
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="placements")
     position = models.PositiveIntegerField(default=0, help_text="Order among entries of the same year.")
+    title = models.CharField(  # noqa: DJ001 - NULL (the entry's words) differs from "" here
+        max_length=500, null=True, blank=True, help_text="This page's title for the link; empty: the entry's."
+    )
+    description = models.TextField(  # noqa: DJ001 - NULL (the entry's words) differs from "" (none on this page)
+        null=True, blank=True, help_text="This page's description of the link; empty: the entry's."
+    )
     import_record = import_record_field()
 
     natural_key_lookups = ("section__topic__edition__slug", "section__topic__slug", "section__slug", "entry__url")
@@ -452,10 +520,57 @@ class Placement(models.Model):
     def __str__(self):
         return f"{self.entry} in {self.section}"
 
+    @property
+    def shown_title(self):
+        """The title this page shows: its own, or the entry's."""
+        return self.entry.title if self.title is None else self.title
+
+    @property
+    def shown_description(self):
+        return self.entry.description if self.description is None else self.description
+
     def natural_key(self):
         return (*self.section.natural_key(), *self.entry.natural_key())
 
     natural_key.dependencies = ["catalog.section", "catalog.entry"]
+
+
+class Redirect(models.Model):
+    """An old address that answers a permanent redirect to a topic page.
+
+    The target is the topic itself, not a path, so a redirect follows the
+    topic through later renames. Made for every page address of the
+    Nubenetes sites when the catalog is built, and for a topic's old address
+    when a curator changes its slug.
+    """
+
+    class Source(models.TextChoices):
+        NUBENETES = "nubenetes", "Nubenetes address"
+        RENAMED = "renamed", "Renamed topic"
+        CURATOR = "curator", "Added by a curator"
+
+    old_path = models.CharField(
+        max_length=500, unique=True, help_text="The old address, a path starting with /, e.g. /istio/."
+    )
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="redirects")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.CURATOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["old_path"]
+        constraints = [
+            models.CheckConstraint(condition=Q(old_path__startswith="/"), name="redirect_old_path_absolute"),
+        ]
+
+    def __str__(self):
+        return f"{self.old_path} → {self.topic}"
+
+    def get_absolute_url(self):
+        return self.topic.get_absolute_url()
+
+    def clean(self):
+        if self.old_path and self.topic_id and self.old_path == urlsplit(self.get_absolute_url()).path:
+            raise ValidationError({"old_path": ValidationError("A redirect to itself.", code="redirect_loop")})
 
 
 class CatalogState(models.Model):
