@@ -20,6 +20,7 @@ from .admin_forms import SectionPathField, entry_admin_form
 from .curation import GAPS, GAPS_BY_KEY, empty_sections
 from .duplicates import possible_duplicates
 from .forms import ApproveForm, RejectForm
+from .linkhealth.admin import LINK_ACTIONS, LinkHealthAdminMixin
 from .models import (
     Change,
     Dimension,
@@ -203,12 +204,17 @@ class LabelAdmin(SafeLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
+class EntryAdmin(LinkHealthAdminMixin, SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["title", "year", "rating", "featured", "github_stars", "language", "label_list", "updated_at"]
-    list_filter = [GapFilter, "featured", "rating", "language", "labels", "placements__section__topic__edition"]
+    list_display = [
+        "title", "year", "rating", "featured", "github_stars", "language", "label_list", "link_state", "updated_at"
+    ]  # fmt: skip
+    list_filter = [
+        GapFilter, "featured", "rating", "language", "labels", "placements__section__topic__edition", "link_state",
+        "published",
+    ]  # fmt: skip
     search_fields = ["title", "url", "description"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "link_health_text", "link_history", "github_text"]
     inlines = [PlacementInline]
     actions = [
         "add_labels",
@@ -220,6 +226,7 @@ class EntryAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
         "place",
         "move",
         "unplace",
+        *LINK_ACTIONS,
     ]
 
     def get_queryset(self, request):

@@ -253,7 +253,7 @@ class Browser:
         """The matching entries in order, their count and the facet panels, from the index."""
         index = self.index
         criteria = self.criteria(cleaned)
-        always = []
+        always = [index.published]  # unpublished entries are in no list
         if self.scope is not None:
             always.append(index.topic_id.mask([self.scope.pk]))
         text = cleaned.get("q", "")

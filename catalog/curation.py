@@ -8,8 +8,9 @@ URL key expression, so the dashboard stays fast on a large catalog.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
@@ -68,6 +69,18 @@ def stale(qs):
     return qs.filter(year__lte=date.today().year - STALE_YEARS).exclude(_has_label(tag__slug=LEGACY_LABEL))
 
 
+def github_inactive(qs):
+    cutoff = timezone.now() - timedelta(days=settings.GITHUB_STALE_DAYS)
+    return qs.filter(Q(github_repo__archived=True) | Q(github_repo__pushed_at__lt=cutoff))
+
+
+def github_same_repository(qs):
+    shared = (
+        Entry.objects.filter(github_repo__isnull=False).values("github_repo").annotate(n=Count("pk")).filter(n__gt=1)
+    )
+    return qs.filter(github_repo__in=shared.values("github_repo"))
+
+
 @dataclass(frozen=True)
 class Gap:
     key: str
@@ -91,6 +104,30 @@ GAPS = [
     Gap("bare_home", "the link is a bare site, blog or news home page", bare_home_pages),
     Gap("duplicates", "the same link as another entry (normalised URL)", duplicates),
     Gap("stale", f"stale: {STALE_YEARS}+ years old and not LEGACY", stale),
+    # Link health (docs/link-health.md): each fixed in one click by a bulk action of the list.
+    Gap(
+        "link_dead",
+        "link dead (failed several checks over days): use the archived copy",
+        lambda qs: qs.filter(link_state="dead"),
+    ),
+    Gap("link_broken", "link failed its last check", lambda qs: qs.filter(link_state="broken")),
+    Gap(
+        "link_redirected",
+        "link moved (permanent redirect): apply the target",
+        lambda qs: qs.filter(link_state="redirected"),
+    ),
+    Gap(
+        "link_suspect",
+        "link may be gone (soft 404, parked domain, sent to the home page)",
+        lambda qs: qs.filter(link_state="suspect"),
+    ),
+    Gap("github_inactive", "GitHub repository archived or not pushed to for 18 months", github_inactive),
+    Gap(
+        "github_renamed",
+        "GitHub repository renamed: use its new name",
+        lambda qs: qs.exclude(github_repo__moved_to="").filter(github_repo__isnull=False),
+    ),
+    Gap("github_same_repo", "the same GitHub repository as another entry", github_same_repository),
 ]
 GAPS_BY_KEY = {gap.key: gap for gap in GAPS}
 

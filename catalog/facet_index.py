@@ -34,6 +34,7 @@ from .models import (
     Entry,
     Label,
     LabelGroup,
+    LinkState,
     Placement,
     Section,
     TaggedEntry,
@@ -270,9 +271,11 @@ class LabelRow(NamedTuple):
     group: str
 
 
-# An entry row: (id, year, stars, rating, featured, language, url, title key, added as a number).
-# Plain tuples: 200,000 named ones cost a second to make.
-ENTRY_COLUMNS = "id, year, github_stars, rating, featured, language, url, lower(title), {added}"
+# An entry row: (id, year, stars, rating, featured, language, url, title key, added as a number,
+# link state, published). Plain tuples: 200,000 named ones cost a second to make.
+ENTRY_COLUMNS = "id, year, github_stars, rating, featured, language, url, lower(title), {added}, link_state, published"
+# The link-status facet's values (catalog.linkhealth): every state, in their order.
+LINK_STATES = Values([key for key, _ in LinkState.choices], [label for _, label in LinkState.choices])
 ADDED = {"sqlite": "julianday(created_at)", "postgresql": "extract(epoch from created_at)::float8"}
 CHANGES = "catalog_catalogchange"
 # More changed entries than this since an index was built: build it again instead.
@@ -504,6 +507,8 @@ class FacetIndex:
         self.rating = np.zeros(self.size, dtype=np.int8)
         self.featured = np.zeros(self.size, dtype=bool)
         self.created = np.zeros(self.size, dtype=np.float64)
+        self.link = np.full(self.size, -1, dtype=np.int64)
+        self.published = np.ones(self.size, dtype=bool)  # unpublished entries are in no list
         self.language, self.host = np.full(self.size, -1, np.int32), np.full(self.size, -1, np.int32)
         self.languages, self.hosts = Vocabulary(), Vocabulary()
         self.title_key = [""] * self.size
@@ -551,12 +556,14 @@ class FacetIndex:
     def _set_rows(self, at, rows):
         if not len(rows):
             return
-        _, year, stars, rating, featured, language, url, title, added = zip(*rows, strict=True)
+        _, year, stars, rating, featured, language, url, title, added, link, published = zip(*rows, strict=True)
         self.year[at] = [y or 0 for y in year]
         self.stars[at] = [-1 if s is None else s for s in stars]
         self.rating[at] = [r or 0 for r in rating]
         self.featured[at] = featured
         self.created[at] = added
+        self.link[at] = [LINK_STATES.position.get(state, -1) for state in link]
+        self.published[at] = [bool(p) for p in published]
         self.language[at] = [self.languages(word) for word in language]
         self.host[at] = [self.hosts(url_host(u)) for u in url]
         for position, key in zip(at.tolist(), title, strict=True):
@@ -592,6 +599,7 @@ class FacetIndex:
             lookup[np.where(self.year > 0, self.year, -1)], Values(years, [str(y) for y in years])
         )
         self.columns["featured"] = packed_masks([self.featured], self.size)
+        self.columns["link"] = Codes(self.link, LINK_STATES)
 
     def _patch_entry_columns(self, changed):
         """New codes for the changed entries, when each has a value the columns
@@ -610,6 +618,7 @@ class FacetIndex:
         for name, new in codes.items():
             self.columns[name] = self.columns[name].patched(changed, new, self.size)
         self.columns["featured"] = packed_masks([self.featured], self.size)
+        self.columns["link"] = Codes(self.link, LINK_STATES)
         return True
 
     def _derive_placed_columns(self):
@@ -652,6 +661,7 @@ class FacetIndex:
         index.alive = grown(self.alive, False)
         index.year, index.stars, index.rating = grown(self.year, 0), grown(self.stars, -1), grown(self.rating, 0)
         index.featured, index.created = grown(self.featured, False), grown(self.created, 0)
+        index.link, index.published = grown(self.link, -1), grown(self.published, False)
         index.language, index.host = grown(self.language, -1), grown(self.host, -1)
         index.languages, index.hosts = self.languages.copy(), self.hosts.copy()
         index.title_key = self.title_key + [""] * grow

@@ -24,10 +24,12 @@ from .filters import (
     sql_flag,
     sql_label,
     sql_language,
+    sql_link_state,
     sql_placed,
     sql_section,
     sql_site,
 )
+from .models import LinkState
 
 # --- the registry: one small class per kind of facet ----------------------------------------
 
@@ -293,6 +295,40 @@ class Flag(Facet):
         return [("1", self.value_label)]
 
 
+class DefaultStates(list):
+    """The link states a list shows when the reader chose none: all but dead."""
+
+
+class LinkStatus(ValueList):
+    """An entry's link state (catalog.linkhealth). Without a choice, dead links
+    are left out (`DefaultStates`); choosing values shows exactly those, so
+    "Dead" lists the dead links."""
+
+    sorted_by_count = False  # state order
+
+    def __init__(self, name, label):
+        super().__init__(name, label, sql=sql_link_state)
+
+    def criterion(self, cleaned):
+        return cleaned.get(self.name) or DefaultStates(k for k in LinkState.values if k != LinkState.DEAD)
+
+    def counts(self, selection, base, packed_base, selected):
+        counts = super().counts(selection, base, packed_base, selected)
+        if isinstance(selected, DefaultStates):
+            counts.selected = set()
+        return counts
+
+    def described(self, criterion):
+        if isinstance(criterion, DefaultStates):
+            return []
+        labels = dict(LinkState.choices)
+        return [(key, labels.get(key, key)) for key in criterion]
+
+    def sql_default(self, queryset):
+        """The SQL twin of the default: no dead links."""
+        return queryset.exclude(link_state=LinkState.DEAD)
+
+
 def _registry():
     return [
         ValueList("edition", "Edition", sql=sql_placed, on_site_only=True),
@@ -324,6 +360,7 @@ def _registry():
         ),
         Flag("featured", "Featured", value_label="Featured 🌟"),
         ValueList("site", "Source site", sql=sql_site),
+        LinkStatus("link", "Link status"),
     ]
 
 

@@ -90,6 +90,10 @@ def sql_flag(field_name):
     return flag
 
 
+def sql_link_state(queryset, name, value):
+    return queryset.filter(link_state__in=value)
+
+
 def sql_site(queryset, name, value):
     condition = Q()
     for host in value:
@@ -115,7 +119,7 @@ class BrowseFilterSet(django_filters.FilterSet):
     def __init__(self, data=None, *, index, **kwargs):
         from .facets import registry
 
-        super().__init__(data, queryset=Entry.objects.all(), **kwargs)
+        super().__init__(data, queryset=Entry.objects.visible(), **kwargs)
         self.index = index
         self.filters["label"].extra["keys"] = index.label.values.position
         self.filters["not_label"].extra["keys"] = index.label.values.position
@@ -135,8 +139,12 @@ class BrowseFilterSet(django_filters.FilterSet):
     def qs(self):
         """The database's answer, applying only the valid fields."""
         queryset = self.queryset
-        for name, value in self.cleaned().items():
+        cleaned = self.cleaned()
+        for name, value in cleaned.items():
             queryset = self.filters[name].filter(queryset, value)
+        for facet in self.facets:  # what a facet leaves out when nothing is chosen (dead links)
+            if hasattr(facet, "sql_default") and facet.name not in cleaned:
+                queryset = facet.sql_default(queryset)
         return queryset
 
     def filter_text(self, queryset, name, value):

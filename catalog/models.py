@@ -22,6 +22,8 @@ from django.urls import reverse
 from taggit.managers import TaggableManager
 from taggit.models import ItemBase, TagBase
 
+from .linkhealth import wayback
+from .linkhealth.models import GitHubRepo, LinkCheck, LinkCheckRun, LinkHealth, LinkState  # noqa: F401
 from .tree import path_from_top
 
 SAFE_URL_SCHEMES = ("http", "https")
@@ -340,7 +342,15 @@ def labels_prefetch(path="tagged_items", *, public=False):
 class EntryQuerySet(NaturalKeyQuerySet):
     def with_card_data(self):
         """Everything an entry card shows to a reader (no internal labels), in a constant number of queries."""
-        return self.prefetch_related(labels_prefetch(public=True))
+        return self.select_related("github_repo").prefetch_related(labels_prefetch(public=True))
+
+    def visible(self):
+        """What readers may see at all: published entries."""
+        return self.filter(published=True)
+
+    def listed(self):
+        """What reader lists show by default: published entries whose link is not dead."""
+        return self.visible().exclude(link_state=LinkState.DEAD)
 
 
 class Entry(models.Model):
@@ -361,6 +371,13 @@ class Entry(models.Model):
         help_text="1 to 5; empty is unrated.",
     )
     featured = models.BooleanField(default=False, help_text="A curator's pick (🌟).")
+    published = models.BooleanField(default=True, help_text="Shown to readers; unpublished entries stay in the admin.")
+    link_state = models.CharField(
+        max_length=10, choices=LinkState.choices, default=LinkState.UNCHECKED, editable=False, db_index=True
+    )
+    github_repo = models.ForeignKey(
+        "catalog.GitHubRepo", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="entries"
+    )
     labels = TaggableManager(through=TaggedEntry, blank=True, related_name="entries")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -400,6 +417,38 @@ class Entry(models.Model):
         return self.url if is_safe_url(self.url) else None
 
     @property
+    def github_fetched(self):
+        """This entry's GitHub repository when its figures have been fetched (needs `with_card_data()`)."""
+        repo = self.github_repo
+        return repo if repo is not None and repo.fetched_at and repo.stars is not None else None
+
+    @property
+    def github_flag(self):
+        """ "archived on GitHub" or "no push since <month>" when the repository looks abandoned, else ""."""
+        repo = self.github_fetched
+        if repo is None:
+            return ""
+        if repo.archived:
+            return "archived on GitHub"
+        from .linkhealth.github import is_inactive
+
+        return f"no push since {repo.pushed_at:%B %Y}" if is_inactive(repo) else ""
+
+    @property
+    def link_is_dead(self):
+        return self.link_state == LinkState.DEAD
+
+    @property
+    def archived_copy_url(self):
+        """Where readers find an archived copy of this link (the Wayback Machine)."""
+        return wayback.archived_copy_url(self.url) if self.link_url else None
+
+    @property
+    def archived_original(self):
+        """The original URL when this entry links to an archived copy, else ""."""
+        return wayback.original_of_archived(self.url)
+
+    @property
     def rating_stars(self):
         return "★" * self.rating + "☆" * (5 - self.rating) if self.rating else ""
 
@@ -423,11 +472,16 @@ class Entry(models.Model):
 
 
 class PlacementQuerySet(NaturalKeyQuerySet):
-    def for_topic(self, topic):
-        """A topic page's placements with their entries' card data, newest year first."""
+    def for_topic(self, topic, *, include_dead=False):
+        """A topic page's placements of published entries with their card data, newest year first.
+
+        Dead links are left out unless `include_dead` (a reader asked for them).
+        """
+        placements = self.filter(section__topic=topic, entry__published=True)
+        if not include_dead:
+            placements = placements.exclude(entry__link_state=LinkState.DEAD)
         return (
-            self.filter(section__topic=topic)
-            .select_related("entry")
+            placements.select_related("entry__github_repo")
             .prefetch_related(labels_prefetch("entry__tagged_items", public=True))
             .order_by("section_id", models.F("entry__year").desc(nulls_last=True), "position", "id")
         )

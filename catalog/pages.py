@@ -11,7 +11,7 @@ from django.db.models import F, Prefetch
 from django.urls import reverse
 
 from . import tree
-from .models import Edition, Entry, Placement, Section, Topic
+from .models import Edition, Entry, LinkState, Placement, Section, Topic
 
 MAX_HEADING_LEVEL = 6
 
@@ -103,10 +103,12 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
     roots = [nodes[s.id] for s in children.get(None, [])]
     placed = {}
     # The order of Placement.objects.for_topic(), without loading the entries yet.
-    rows = (
-        Placement.objects.filter(section__topic=topic)
-        .order_by("section_id", F("entry__year").desc(nulls_last=True), "position", "id")
-        .values_list("section_id", "entry_id")
+    # Unpublished entries never; dead links only when the browse index chose them (`only`).
+    placements = Placement.objects.filter(section__topic=topic, entry__published=True)
+    if only is None:
+        placements = placements.exclude(entry__link_state=LinkState.DEAD)
+    rows = placements.order_by("section_id", F("entry__year").desc(nulls_last=True), "position", "id").values_list(
+        "section_id", "entry_id"
     )
     for section_id, entry_id in rows:
         if only is None or entry_id in only:
@@ -190,13 +192,15 @@ def entry_listings(entry):
 
 def newest_entries(limit=8):
     """The entries added last (not the newest publication years); undated ones never first."""
-    return Entry.objects.with_card_data().order_by("-created_at", F("year").desc(nulls_last=True), "-id")[:limit]
+    return (
+        Entry.objects.listed().with_card_data().order_by("-created_at", F("year").desc(nulls_last=True), "-id")[:limit]
+    )
 
 
 def recently_added(topic=None):
     """Entries by when they were added to the catalog, newest first; on `topic` (any
     edition of its slug) when given. Undated entries never sort first."""
-    entries = Entry.objects.with_card_data()
+    entries = Entry.objects.listed().with_card_data()
     if topic is not None:
         entries = entries.filter(placements__section__topic__slug=topic).distinct()
     return entries.order_by("-created_at", F("year").desc(nulls_last=True), "-id")

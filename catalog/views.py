@@ -132,13 +132,13 @@ def topic(request, slug, edition=None):
 
 
 def entry(request, pk):
-    item = get_object_or_404(Entry.objects.with_card_data(), pk=pk)
+    item = get_object_or_404(Entry.objects.visible().with_card_data(), pk=pk)
     return render(request, "catalog/entry.html", {"entry": item, "listings": pages.entry_listings(item)})
 
 
 def label(request, slug):
     item = get_object_or_404(Label.objects.select_related("group").exclude(group__internal=True), slug=slug)
-    entries = Entry.objects.filter(tagged_items__tag=item).with_card_data().order_by("-year", "title", "id")
+    entries = Entry.objects.listed().filter(tagged_items__tag=item).with_card_data().order_by("-year", "title", "id")
     page = Paginator(entries, LABEL_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "catalog/label.html", {"label": item, "page": page})
 

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "taggit",
+    "django_tasks",
+    "django_tasks_db",
     "csp",
     "axes",
     "catalog",
@@ -228,6 +230,39 @@ TRUSTED_PROXY_COUNT = int(
 # Largest request body /submit/ reads; larger ones (and multipart bodies) are refused unread.
 SUBMISSION_MAX_BODY_BYTES = int(os.environ.get("SUBMISSION_MAX_BODY_BYTES", str(32 * 1024)))
 CSRF_FAILURE_VIEW = "catalog.submission_views.csrf_failure"
+
+# Background jobs (docs/link-health.md): Django's tasks framework (the django-tasks
+# backport). "immediate" runs a job inside the command that enqueues it (nothing
+# else to run); "database" queues it in the database for `manage.py db_worker`
+# processes (on PostgreSQL, any number of them on any number of machines).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate")
+_TASK_BACKENDS = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}, not {TASKS_BACKEND!r}.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+
+# Link checker (manage.py check_links; docs/link-health.md).
+LINK_CHECK_CONCURRENCY = int(os.environ.get("LINK_CHECK_CONCURRENCY", "256"))
+LINK_CHECK_PER_HOST = int(os.environ.get("LINK_CHECK_PER_HOST", "4"))
+LINK_CHECK_HOST_DELAY = float(os.environ.get("LINK_CHECK_HOST_DELAY", "0.25"))
+LINK_CHECK_TIMEOUT = float(os.environ.get("LINK_CHECK_TIMEOUT", "15"))
+LINK_CHECK_MAX_BODY = int(os.environ.get("LINK_CHECK_MAX_BODY", str(256 * 1024)))
+LINK_CHECK_MAX_REDIRECTS = int(os.environ.get("LINK_CHECK_MAX_REDIRECTS", "5"))
+LINK_CHECK_RETRY_AFTER_MAX = float(os.environ.get("LINK_CHECK_RETRY_AFTER_MAX", "30"))
+# "dead" = failed this many checks in a row, the first at least this many days before the last.
+LINK_DEAD_AFTER_FAILURES = int(os.environ.get("LINK_DEAD_AFTER_FAILURES", "3"))
+LINK_DEAD_AFTER_DAYS = int(os.environ.get("LINK_DEAD_AFTER_DAYS", "14"))
+# Networks the checker may reach although they are not public (tests allow 127.0.0.0/8). Empty: none.
+LINK_CHECK_ALLOWED_NETWORKS = env_list("LINK_CHECK_ALLOWED_NETWORKS")
+
+# GitHub enrichment (manage.py refresh_github). Without a token: 60 requests an hour.
+GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")
+GITHUB_API_URL = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+# A repository not pushed to for this many days is flagged as inactive.
+GITHUB_STALE_DAYS = int(os.environ.get("GITHUB_STALE_DAYS", str(18 * 30)))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from ..models import Change, Entry, Label, Placement, Section, TaggedEntry
 
-FIELDS = ("title", "url", "year", "description", "github_stars", "language", "rating", "featured")
+FIELDS = ("title", "url", "year", "description", "github_stars", "language", "rating", "featured", "published")
 SETS = ("labels", "placements")
 CHUNK = 500
 
