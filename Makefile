@@ -56,7 +56,7 @@ lint: $(VENV)/.deps-dev .env
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
-# Times the import of the whole V1 archive (needs ../shared); see bench/import_v1.py.
+# Times the import of the whole V1 archive (data/nubenetes); see bench/import_v1.py.
 bench: $(VENV)/.deps-runtime
 	$(PY) bench/import_v1.py $(BENCH_ARGS)
 

@@ -1,6 +1,6 @@
 """Benchmark: import the whole V1 archive into a fresh SQLite database.
 
-    .venv/bin/python bench/import_v1.py [--runs 5] [--corpus ../shared/corpus/nubenetes]
+    .venv/bin/python bench/import_v1.py [--runs 5] [--corpus data/nubenetes]
 
 Each run migrates a new SQLite file in a temporary folder, loads fixtures/base.json,
 then times, in this process (Python and Django start-up left out):
@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "nubenetes")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "nubenetes")
     args = parser.parse_args()
     files = sorted((args.corpus / "v1").glob("*.md"))
     if not files:
-        sys.exit(f"no markdown in {args.corpus / 'v1'}: is ../shared there?")
+        sys.exit(f"no markdown in {args.corpus / 'v1'}")
 
     folder = tempfile.mkdtemp(prefix="meshportal-bench-")
     database = Path(folder) / "bench.sqlite3"

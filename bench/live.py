@@ -109,18 +109,17 @@ def server_env(url):
 
 
 def topic_urls(url):
-    """The largest topic, a middle one and a small one of the default edition."""
+    """The largest topic page, a middle one and a small one (each at its edition's address)."""
     code = (
         "import django; django.setup()\n"
         "from django.db.models import Count\n"
-        "from catalog.models import Edition, Topic\n"
-        "first = Edition.objects.first()\n"
-        "rows = list(Topic.objects.filter(edition=first).annotate(n=Count('sections__placements'))"
-        ".order_by('-n').values_list('slug', 'n'))\n"
+        "from catalog.models import Topic\n"
+        "rows = list(Topic.objects.annotate(n=Count('sections__placements')).filter(n__gt=0)"
+        ".order_by('-n').values_list('slug', 'edition__slug', 'n'))\n"
         "import json; print(json.dumps([rows[0], rows[len(rows) // 2], rows[-1]]))\n"
     )
     out = _run([sys.executable, "-c", code], server_env(url), capture_output=True, text=True).stdout
-    return [(f"/topics/{slug}/", count) for slug, count in json.loads(out.strip().splitlines()[-1])]
+    return [(f"/topics/{slug}/{edition}/", count) for slug, edition, count in json.loads(out.strip().splitlines()[-1])]
 
 
 WRITER = r"""
@@ -137,7 +136,8 @@ rng = random.Random(8)
 stamp = time.time_ns()
 moderator = staff_user_create(username=f"live-bench-{stamp}", role="moderator", password=secrets.token_urlsafe(24))
 sections = list(Section.objects.values_list("id", flat=True))
-labels = list(Label.objects.all())
+# Labels of groups that take several (a single-choice group allows one an entry).
+labels = list(Label.objects.filter(group__single_choice=False, group__internal=False))
 top = Entry.objects.order_by("-id").values_list("id", flat=True).first()
 n = 0
 while time.time() + every < until:
@@ -148,7 +148,7 @@ while time.time() + every < until:
         section = Section.objects.get(pk=rng.choice(sections))
         submission = submission_create(
             url=f"https://live-bench.example/{time.time_ns()}", title=f"Live bench link {n}",
-            section=section, labels=rng.sample(labels, 2), description="Approved by bench/live.py.")
+            section=section, labels=rng.sample(labels, min(2, len(labels))), description="Approved by bench/live.py.")
         submission_approve(submission=submission, moderator=moderator)
         kind = "approve"
     else:
@@ -159,7 +159,7 @@ while time.time() + every < until:
             entry.github_stars = rng.randint(0, 50000)
             entry.full_clean()
             entry.save()
-            entry.labels.add(rng.choice(labels))
+            entry.labels.add(*rng.sample(labels, min(1, len(labels))))
         kind = "edit"
     print(json.dumps({"at": time.time(), "kind": kind, "ms": (time.time() - started) * 1000}), flush=True)
 """

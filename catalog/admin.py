@@ -29,6 +29,7 @@ from .models import (
     Label,
     LabelGroup,
     Placement,
+    Redirect,
     Section,
     Submission,
     Topic,
@@ -36,6 +37,7 @@ from .models import (
 )
 from .services import history
 from .services.curation import entries_bulk_edit, entries_bulk_preview
+from .services.redirects import topic_renamed
 from .services.submissions import submission_approve, submission_reject
 
 
@@ -142,6 +144,20 @@ class TopicAdmin(SafeLookupsMixin, admin.ModelAdmin):
     @admin.display(description="entries", ordering="entry_count")
     def entry_count(self, obj):
         return obj.entry_count
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "slug" in form.changed_data:
+            topic_renamed(topic=obj, old_slug=form.initial["slug"])  # the old address keeps working
+
+
+@admin.register(Redirect)
+class RedirectAdmin(admin.ModelAdmin):
+    list_display = ["old_path", "topic", "source", "created_at"]
+    list_filter = ["source", "topic__edition"]
+    list_select_related = ["topic__edition"]
+    search_fields = ["old_path", "topic__title", "topic__slug"]
+    autocomplete_fields = ["topic"]
 
 
 @admin.register(Section)

@@ -14,8 +14,12 @@ labels.
 """
 
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from django.conf import settings
 from django.core import serializers
 from django.core.management import call_command
 from django.db import transaction
@@ -24,6 +28,8 @@ from .markdown_import import read_nav, read_page
 from .models import Dimension, Entry, Label, LabelGroup, Placement, Section, TaggedEntry, Topic
 from .services.imports import import_pages
 
+# The Nubenetes markdown of both editions and their mkdocs navs, vendored (Apache-2.0; see NOTICE).
+CORPUS_DIR = settings.BASE_DIR / "data" / "nubenetes"
 DIMENSION = "Networking & Service Mesh"
 # (edition name, folder of the corpus, pages not to import)
 EDITIONS = [
@@ -33,6 +39,57 @@ EDITIONS = [
 ]
 # The corpus's commit date (PROVENANCE.md); loaddata does not run auto_now.
 CORPUS_TIMESTAMP = "2026-05-18T00:00:00Z"
+
+
+UNLISTED_DIMENSION = "Other pages"
+
+
+def _read(job):
+    path, nav_title = job
+    return read_page(path, nav_title=nav_title)
+
+
+def edition_pages(corpus, folder, skipped=(), *, progress=None, workers=None):
+    """Every page of one edition's folder, parsed, as [(ParsedPage, dimension)] in nav order.
+
+    A page the nav does not list goes under UNLISTED_DIMENSION, after the listed ones.
+    Parsing is pure Python, so with several CPUs the pages are parsed in
+    `workers` processes (default: one per CPU).
+    """
+    corpus = Path(corpus)
+    nav = read_nav(corpus / f"{folder}-mkdocs.yml")
+    order = {name: i for i, name in enumerate(nav)}
+    files = sorted(
+        (path for path in (corpus / folder).glob("*.md") if path.name not in skipped),
+        key=lambda path: (order.get(path.name, len(order)), path.name),
+    )
+    jobs = [(path, nav[path.name].title if path.name in nav else None) for path in files]
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers > 1 else None
+    try:
+        parsed = pool.map(_read, jobs, chunksize=4) if pool else map(_read, jobs)
+        pages = []
+        for done, ((path, _), page) in enumerate(zip(jobs, parsed, strict=True), start=1):
+            if progress:
+                progress("parsing", done, len(jobs), path.name)
+            pages.append((page, nav[path.name].dimension if path.name in nav else UNLISTED_DIMENSION))
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    return pages
+
+
+def import_corpus(corpus, *, progress=None):
+    """Import every page of both editions, keeping curator values (the seed's among them);
+    returns the ImportReport of each edition. The caller owns the transaction."""
+    reports = []
+    for edition, folder, skipped in EDITIONS:
+        step = (
+            (lambda stage, done, total, note="", e=edition: progress(e, stage, done, total, note)) if progress else None
+        )
+        pages = edition_pages(corpus, folder, skipped, progress=step)
+        reports.append(import_pages(pages=pages, edition_name=edition, keep_curator_values=True, progress=step))
+    return reports
 
 
 def dimension_pages(corpus):

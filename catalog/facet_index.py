@@ -2,14 +2,14 @@
 
 SQL GROUP BY over 200,000 entries costs hundreds of milliseconds a facet on
 this machine; the same counts from numpy arrays of entry attributes and
-(entry, value) pairs cost well under a millisecond each. The index is built
-once per catalog data version (CatalogState.version, changed by database
-triggers on every write) and shared by the requests of one process.
+(entry, value) pairs cost well under a millisecond each. The index is shared
+by the requests of one process and follows every write: database triggers log
+the changed entries (`catalog/dbsync.py`), and `caught_up()` applies only
+those to a copy (docs/architecture.md, "The facet index under writes").
 
 It is read in one snapshot (`snapshot()`): all its queries see the same data,
-and the version stored with it is the one of that data. `load_rows()` reads
-named rows; `IndexBuilder` turns them into columns, one small method a part.
-Each facet of the registry (`catalog/facets.py`) reads its column by name.
+and the version and change-log position stored with it are those of that
+data. Each facet of the registry (`catalog/facets.py`) reads its column by name.
 """
 
 import bisect
@@ -345,11 +345,10 @@ def current_state():
     return version, (seq, token)
 
 
-def _entry_rows(where="", params=()):
+def _entry_rows():
     # The large tables through a plain cursor: the ORM's row objects cost more than the query.
     # (Table names come from the models, never from input.)
-    table = Entry._meta.db_table
-    return _fetch(f"SELECT {_entry_columns()} FROM {table} {where} ORDER BY id", params)  # noqa: S608
+    return _fetch(f"SELECT {_entry_columns()} FROM {Entry._meta.db_table} ORDER BY id")  # noqa: S608
 
 
 def _entry_columns():

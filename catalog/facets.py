@@ -5,7 +5,8 @@ filters, the reference the counts are tested against), its criterion, its
 mask over the index, its counts and its toggle links. The FilterSet, the
 browse page's panels and chips, and the JSON all read `registry(index)`.
 Adding a facet is one entry in `_registry()` plus its index column (a part
-built in `facet_index.IndexBuilder`).
+derived in `facet_index.FacetIndex`: `_derive_entry_columns()`, or
+`TreeCodes.placement_pairs()` for what placements give).
 
 Semantics (ENGINEERING.md §2): values of one facet combine with OR, facets
 combine with AND, and each facet's counts apply every active filter but its

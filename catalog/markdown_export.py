@@ -38,9 +38,12 @@ def label_marker(name):
     return marker if LABEL_MARKER.fullmatch(marker) else f"<span class='md-tag'>[{escape(name)}]</span>"
 
 
-def entry_line(entry):
-    """One list item with the entry's link, metadata, labels and description."""
-    title = escape(entry.title) + (" 🌟" if entry.featured else "")
+def entry_line(entry, title=None, description=None):
+    """One list item with the entry's link, metadata, labels and description;
+    `title` and `description` are a listing's own words (None: the entry's)."""
+    title = entry.title if title is None else title
+    description = entry.description if description is None else description
+    title = escape(title) + (" 🌟" if entry.featured else "")
     parts = [f"[{title}]({link_target(entry.url)})"]
     if entry.year:
         parts.append(f"({entry.year})")
@@ -54,9 +57,14 @@ def entry_line(entry):
     if metadata:
         parts.append(" · ".join(metadata))
     parts.extend(label_marker(item.tag.name) for item in entry.tagged_items.all())
-    if entry.description:
-        parts.append("— " + escape(entry.description))
+    if description:
+        parts.append("— " + escape(description))
     return "- " + " ".join(parts)
+
+
+def listing_line(placement):
+    """The entry line of one listing, in the page's own words."""
+    return entry_line(placement.entry, placement.title, placement.description)
 
 
 def export_topic(topic):
@@ -70,7 +78,7 @@ def export_topic(topic):
         .order_by("section_id", "position", "id")
     )
     for placement in placements:
-        entries.setdefault(placement.section_id, []).append(placement.entry)
+        entries.setdefault(placement.section_id, []).append(placement)
 
     lines = [f"# {escape(topic.title)}", ""]
     if topic.context:
@@ -79,7 +87,7 @@ def export_topic(topic):
     def write(section, depth):
         if depth <= MAX_HEADING_DEPTH:
             lines.extend([f"{'#' * (depth + 1)} {escape(section.title)}", ""])
-            lines.extend(entry_line(e) for e in entries.get(section.pk, []))
+            lines.extend(listing_line(p) for p in entries.get(section.pk, []))
             if section.pk in entries:
                 lines.append("")
             for child in children.get(section.pk, []):
@@ -90,7 +98,7 @@ def export_topic(topic):
     def write_as_item(section, indent):
         # Deeper than h6: a list item without a link, holding its entries and subsections.
         lines.append(f"{indent}- {escape(section.title)}")
-        lines.extend(f"{indent}    {entry_line(e)}" for e in entries.get(section.pk, []))
+        lines.extend(f"{indent}    {listing_line(p)}" for p in entries.get(section.pk, []))
         for child in children.get(section.pk, []):
             write_as_item(child, indent + "    ")
         if not indent:

@@ -23,6 +23,7 @@ a featured entry; `[UPPER-CASE]` markers, bare or inside
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -89,9 +90,6 @@ class ParsedSection:
     entries: list = field(default_factory=list)
     children: list = field(default_factory=list)
 
-    def has_entries(self):
-        return bool(self.entries) or any(child.has_entries() for child in self.children)
-
 
 @dataclass
 class ParsedPage:
@@ -155,7 +153,7 @@ def parse_page(text, *, path, nav_title=None):
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise MarkdownImportError(path, line, "contains a NUL byte: not a text file", "binary")
-    text, front_title = split_front_matter(text)
+    text, front_title = split_front_matter(text, path=path)
     nodes = SyntaxTreeNode(MARKDOWN.parse(text)).children
     first_heading = next((node for node in nodes if node.type == "heading"), None)
     builder = _PageBuilder(path)
@@ -171,15 +169,37 @@ def parse_page(text, *, path, nav_title=None):
 
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*\n", re.S)
+# A page's front matter holds a title and a few settings; more is not front matter we read.
+MAX_FRONT_MATTER = 16 * 1024
 
 
-def split_front_matter(text):
-    """Blank out a YAML front matter block (keeping line numbers); return its title too."""
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe loader that refuses YAML aliases (`*name`): a few hundred bytes of nested
+    aliases expand to gigabytes ("billion laughs"), and front matter never needs them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "a YAML alias (*name) is not allowed here", mark)
+        return super().compose_node(parent, index)
+
+
+def split_front_matter(text, *, path="<text>"):
+    """Blank out a YAML front matter block (keeping line numbers); return its title too.
+
+    MarkdownImportError for front matter larger than MAX_FRONT_MATTER or using aliases.
+    """
     match = FRONT_MATTER.match(text)
     if not match:
         return text, None
+    if len(match.group(1).encode()) > MAX_FRONT_MATTER:
+        reason = f"front matter larger than {MAX_FRONT_MATTER // 1024} KB: not read"
+        raise MarkdownImportError(path, 1, reason, "front_matter_too_large")
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = yaml.load(match.group(1), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader without aliases
+    except yaml.composer.ComposerError as exc:
+        line = 1 + (exc.problem_mark.line + 1 if exc.problem_mark else 0)
+        raise MarkdownImportError(path, line, f"front matter: {exc.problem}", "front_matter_alias") from exc
     except yaml.YAMLError:
         return text, None  # not front matter after all: leave it to the markdown
     title = meta.get("title") if isinstance(meta, dict) else None
@@ -282,6 +302,14 @@ def link_problem(href, link_node):
     return None
 
 
+def link_problem_of_url(href):
+    try:
+        validate_http_url(href)
+    except ValidationError:
+        return "invalid URL"
+    return None if len(href) <= MAX_URL else "invalid URL"
+
+
 def links(inline):
     """The link nodes of an inline node, in order, also inside emphasis."""
     stack = list(reversed(inline.children))
@@ -315,16 +343,108 @@ def following_siblings(inline, link):
     return after
 
 
+# Embedded media become entries labelled by kind, so readers can filter them in or out.
+TWEET_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/\w+/status/\d+", re.I)
+VIDEO_LABEL, TWEET_LABEL = "VIDEO", "TWEET"
+
+
+class _EmbedParser(HTMLParser):
+    """Finds what a raw HTML block embeds: YouTube iframes and twitter-tweet blockquotes."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.videos, self.tweets = [], []  # [(url, title)], [(url, text, author, date)]
+        self._tweet = None  # {"text": [], "tail": [], "status": None, "in_p": bool, "date": []}
+        self._in_status = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "iframe":
+            match = re.match(
+                r"^(?:https?:)?//(?:www\.)?youtube(?:-nocookie)?\.com/embed/([\w-]{6,})", attrs.get("src") or ""
+            )
+            if match:
+                title = (attrs.get("title") or "").strip()
+                if not title or title.lower() == "youtube video player":
+                    title = f"YouTube video {match.group(1)}"
+                self.videos.append((f"https://www.youtube.com/watch?v={match.group(1)}", title))
+        elif tag == "blockquote" and "twitter-tweet" in (attrs.get("class") or ""):
+            self._tweet = {"text": [], "tail": [], "status": None, "in_p": False, "date": []}
+        elif self._tweet is not None and tag == "p":
+            self._tweet["in_p"] = True
+        elif self._tweet is not None and tag == "br":
+            self._tweet["text"].append(" ")
+        elif (
+            self._tweet is not None
+            and tag == "a"
+            and TWEET_URL.match(attrs.get("href") or "")
+            and not self._tweet["in_p"]
+        ):
+            self._tweet["status"] = TWEET_URL.match(attrs["href"]).group(0)
+            self._in_status = True
+
+    def handle_endtag(self, tag):
+        if self._tweet is None:
+            return
+        if tag == "p":
+            self._tweet["in_p"] = False
+        elif tag == "a":
+            self._in_status = False
+        elif tag == "blockquote":
+            tweet, self._tweet = self._tweet, None
+            if tweet["status"]:
+                author = " ".join("".join(tweet["tail"]).replace("—", " ").split())
+                self.tweets.append(
+                    (tweet["status"], " ".join("".join(tweet["text"]).split()), author, "".join(tweet["date"]))
+                )
+
+    def handle_data(self, data):
+        if self._tweet is None:
+            return
+        if self._in_status:
+            self._tweet["date"].append(data)
+        elif self._tweet["in_p"]:
+            self._tweet["text"].append(data)
+        else:
+            self._tweet["tail"].append(data)
+
+
+def embedded_entries(html, line):
+    """Entries for the videos and tweets a raw HTML block embeds, labelled by kind; their
+    titles read as a link's text would (🌟 and [LABEL] marks taken out), so they export
+    and import back unchanged."""
+    parser = _EmbedParser()
+    parser.feed(html)
+    parser.close()
+    found = [(url, title, VIDEO_LABEL, None) for url, title in parser.videos]
+    for url, text, author, date in parser.tweets:
+        year = re.search(r"\b(19|20)\d\d\b", date)
+        found.append((url, f"{author}: {text}" if author else text, TWEET_LABEL, int(year.group(0)) if year else None))
+    entries = []
+    for url, text, kind, year in found:
+        labels = [kind]
+        title, featured = link_text(take_labels(text, labels))
+        entries.append(
+            ParsedEntry(url=url, title=title or url, line=line, featured=featured, labels=tuple(labels), year=year)
+        )
+    return entries
+
+
+def link_text(text):
+    """A link's title without its 🌟 marks, and whether it had one."""
+    featured = any(mark in text for mark in FEATURED_MARKS)
+    for mark in (*FEATURED_MARKS, "\ufe0f"):
+        text = text.replace(mark, " ")
+    return clip(clean_text(text), MAX_TITLE), featured
+
+
 def entry_from_link(link, inline, line):
     labels = []
-    title = take_labels(flatten(link.children, labels), labels)
-    featured = any(mark in title for mark in FEATURED_MARKS)
-    for mark in (*FEATURED_MARKS, "\ufe0f"):
-        title = title.replace(mark, " ")
+    title, featured = link_text(take_labels(flatten(link.children, labels), labels))
     tail = take_labels(flatten(following_siblings(inline, link), labels), labels)
     metadata = parse_metadata(tail)
     href = link.attrs["href"]
-    title = clip(clean_text(title), MAX_TITLE) or clip(href, MAX_TITLE)
+    title = title or clip(href, MAX_TITLE)
     return ParsedEntry(
         url=href, title=title, line=line, featured=featured, labels=tuple(dict.fromkeys(labels)), **metadata
     )
@@ -428,8 +548,18 @@ class _PageBuilder:
         else:
             self.skip("text, not a list item", line)
 
+    def add_embedded(self, html, line):
+        """Add the videos and tweets embedded in `html` to the current section; how many."""
+        found = embedded_entries(html, line) if self.page is not None else []
+        for entry in found:
+            if link_problem_of_url(entry.url) is None:
+                self.current_section(line).entries.append(entry)
+        return len(found)
+
     def visit_html_block(self, node):
-        self.skip("embedded tweet" if "twitter-tweet" in node.content else "raw HTML", block_line(node))
+        line = block_line(node)
+        if not self.add_embedded(node.content, line):
+            self.skip("embedded tweet" if "twitter-tweet" in node.content else "raw HTML", line)
 
     def visit_blockquote(self, node):
         self.visit_blocks(node.children)
@@ -495,19 +625,9 @@ class _PageBuilder:
             self.skip("table row without a link", line)
 
     def finish(self):
-        self.page.sections = self._without_empty(self.page.sections)
+        # Every heading stays a section, also one with no link under it: it is part of the
+        # page's outline (its text, a video or a tweet may be all it holds).
         return self.page
-
-    def _without_empty(self, sections):
-        """Drop sections with no entry in them or below, counting each dropped heading."""
-        kept = []
-        for section in sections:
-            if section.has_entries():
-                section.children = self._without_empty(section.children)
-                kept.append(section)
-            else:
-                self.skip("empty section", section.line)
-        return kept
 
 
 class _Only:

@@ -11,14 +11,14 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import render
 from django.utils.module_loading import import_string
 
 from . import browse, facets, filters
 from .facet_index import current_version
-from .models import LabelGroup
+from .models import LabelGroup, Redirect
 
 logger = logging.getLogger(__name__)
 
@@ -168,3 +168,21 @@ class RequestBodyLimitMiddleware:
     @staticmethod
     def _refuse(request, status, message):
         return render(request, "catalog/submit_refused.html", {"message": message}, status=status)
+
+
+class OldAddressMiddleware:
+    """Answer a page that is not found with a permanent redirect when its path has a
+    Redirect record (the Nubenetes addresses, renamed topics). Costs nothing on
+    pages that exist: only a 404 is looked up."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 404 or request.method not in ("GET", "HEAD"):
+            return response
+        redirect = Redirect.objects.select_related("topic__edition").filter(old_path=request.path).first()
+        if redirect is None:
+            return response
+        return HttpResponsePermanentRedirect(redirect.get_absolute_url())

@@ -488,11 +488,25 @@ class PlacementQuerySet(NaturalKeyQuerySet):
 
 
 class Placement(models.Model):
-    """An entry listed in a section; at most once per section."""
+    """An entry listed in a section (a listing); at most once per section.
+
+    The entry holds the shared facts (URL, year, stars, language, labels,
+    rating); the words a page uses to list it are the listing's own: its
+    title and description there (an empty description when the page gives
+    none). NULL means the listing uses the entry's words (the seed's and
+    hand-made listings). So each page keeps its wording, and importing one
+    edition never changes another's text.
+    """
 
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="placements")
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="placements")
     position = models.PositiveIntegerField(default=0, help_text="Order among entries of the same year.")
+    title = models.CharField(  # noqa: DJ001 - NULL (the entry's words) differs from "" here
+        max_length=500, null=True, blank=True, help_text="This page's title for the link; empty: the entry's."
+    )
+    description = models.TextField(  # noqa: DJ001 - NULL (the entry's words) differs from "" (none on this page)
+        null=True, blank=True, help_text="This page's description of the link; empty: the entry's."
+    )
     import_record = import_record_field()
 
     natural_key_lookups = ("section__topic__edition__slug", "section__topic__slug", "section__slug", "entry__url")
@@ -506,10 +520,57 @@ class Placement(models.Model):
     def __str__(self):
         return f"{self.entry} in {self.section}"
 
+    @property
+    def shown_title(self):
+        """The title this page shows: its own, or the entry's."""
+        return self.entry.title if self.title is None else self.title
+
+    @property
+    def shown_description(self):
+        return self.entry.description if self.description is None else self.description
+
     def natural_key(self):
         return (*self.section.natural_key(), *self.entry.natural_key())
 
     natural_key.dependencies = ["catalog.section", "catalog.entry"]
+
+
+class Redirect(models.Model):
+    """An old address that answers a permanent redirect to a topic page.
+
+    The target is the topic itself, not a path, so a redirect follows the
+    topic through later renames. Made for every page address of the
+    Nubenetes sites when the catalog is built, and for a topic's old address
+    when a curator changes its slug.
+    """
+
+    class Source(models.TextChoices):
+        NUBENETES = "nubenetes", "Nubenetes address"
+        RENAMED = "renamed", "Renamed topic"
+        CURATOR = "curator", "Added by a curator"
+
+    old_path = models.CharField(
+        max_length=500, unique=True, help_text="The old address, a path starting with /, e.g. /istio/."
+    )
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="redirects")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.CURATOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["old_path"]
+        constraints = [
+            models.CheckConstraint(condition=Q(old_path__startswith="/"), name="redirect_old_path_absolute"),
+        ]
+
+    def __str__(self):
+        return f"{self.old_path} → {self.topic}"
+
+    def get_absolute_url(self):
+        return self.topic.get_absolute_url()
+
+    def clean(self):
+        if self.old_path and self.topic_id and self.old_path == urlsplit(self.get_absolute_url()).path:
+            raise ValidationError({"old_path": ValidationError("A redirect to itself.", code="redirect_loop")})
 
 
 class CatalogState(models.Model):

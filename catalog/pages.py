@@ -7,7 +7,7 @@ catalog, and returns plain objects that templates only loop over.
 from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
-from django.db.models import F, Prefetch
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.urls import reverse
 
 from . import tree
@@ -40,6 +40,25 @@ class SectionNode:
     def heading_level(self):
         # h1 is the page title; top sections are h2.
         return min(self.depth + 1, MAX_HEADING_LEVEL)
+
+
+class Listing:
+    """An entry as one page lists it: the page's own words over the entry's facts.
+
+    Templates use it like an entry (`_entry_card.html`): `title` and
+    `description` are the listing's when it has its own, everything else is
+    the entry's.
+    """
+
+    __slots__ = ("entry", "title", "description")
+
+    def __init__(self, entry, title=None, description=None):
+        self.entry = entry
+        self.title = entry.title if title is None else title
+        self.description = entry.description if description is None else description
+
+    def __getattr__(self, name):
+        return getattr(self.entry, name)
 
 
 @dataclass
@@ -108,11 +127,13 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
     if only is None:
         placements = placements.exclude(entry__link_state=LinkState.DEAD)
     rows = placements.order_by("section_id", F("entry__year").desc(nulls_last=True), "position", "id").values_list(
-        "section_id", "entry_id"
+        "section_id", "entry_id", "title", "description"
     )
-    for section_id, entry_id in rows:
+    words = {}  # (section id, entry id): the listing's own words, None for the entry's
+    for section_id, entry_id, title, description in rows:
         if only is None or entry_id in only:
             placed.setdefault(section_id, []).append(entry_id)
+            words[section_id, entry_id] = (title, description)
 
     def finish(node_list, depth):
         total = 0
@@ -154,7 +175,8 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
     shown = list(_walk(outline.shown))
     found = Entry.objects.with_card_data().in_bulk([i for node in shown for i in node.entries])
     for node in shown:
-        node.entries = [found[i] for i in node.entries if i in found]
+        section_id = node.section.id
+        node.entries = [Listing(found[i], *words[section_id, i]) for i in node.entries if i in found]
     return outline
 
 
@@ -162,6 +184,24 @@ def _walk(nodes):
     for node in nodes:
         yield node
         yield from _walk(node.children)
+
+
+def use_listing_words(topic, entries):
+    """Give `entries` (Entry rows of a topic's export) the topic's own words for them:
+    those of each entry's first listing on the page. One query; nothing is saved."""
+    ids = [entry.pk for entry in entries]
+    words = {}
+    rows = (
+        Placement.objects.filter(section__topic=topic, entry_id__in=ids)
+        .order_by("section__position", "section_id", "position")
+        .values_list("entry_id", "title", "description")
+    )
+    for entry_id, title, description in rows:
+        words.setdefault(entry_id, (title, description))
+    for entry in entries:
+        title, description = words.get(entry.pk, (None, None))
+        entry.title = entry.title if title is None else title
+        entry.description = entry.description if description is None else description
 
 
 def prune(nodes):
@@ -175,7 +215,8 @@ def prune(nodes):
 
 
 def entry_listings(entry):
-    """Where an entry is listed: [(topic, [section titles from the top], section)]."""
+    """Where an entry is listed: [(topic, [section titles from the top], section, placement)];
+    the placement carries that page's wording."""
     placements = list(
         Placement.objects.filter(entry=entry)
         .select_related("section__topic__edition")
@@ -186,8 +227,31 @@ def entry_listings(entry):
     parents = {pk: parent for pk, parent, _ in rows}
     titles = {pk: title for pk, _, title in rows}
     return [
-        (p.section.topic, [titles[i] for i in tree.path_from_top(p.section_id, parents)], p.section) for p in placements
+        (p.section.topic, [titles[i] for i in tree.path_from_top(p.section_id, parents)], p.section, p)
+        for p in placements
     ]
+
+
+SHARED_TOPICS = 5
+MAX_CURATED = 50
+
+
+def related_topics(topic, *, limit=SHARED_TOPICS):
+    """The topics to explore from `topic`: its curated relations, or else the topics of its
+    edition that share the most entries with it. Returns (topics, curated), in one query."""
+    curated = Topic.related.through.objects.filter(from_topic_id=topic.pk, to_topic_id=OuterRef("pk"))
+    entry_ids = Placement.objects.filter(section__topic_id=topic.pk).values("entry_id")
+    shared = Count("sections__placements__entry", distinct=True, filter=Q(sections__placements__entry_id__in=entry_ids))
+    rows = list(
+        Topic.objects.annotate(curated=Exists(curated))
+        .filter(Q(curated=True) | Q(edition_id=topic.edition_id, sections__placements__entry_id__in=entry_ids))
+        .exclude(pk=topic.pk)
+        .annotate(shared=shared)
+        .order_by("-curated", "-shared", "title")[: MAX_CURATED + limit]
+    )
+    if rows and rows[0].curated:
+        return [t for t in rows if t.curated], True
+    return rows[:limit], False
 
 
 def newest_entries(limit=8):

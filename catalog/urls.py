@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("editions/<slug:edition>/", views.home, name="home_edition"),
     path("browse/", views.browse, name="browse"),
+    path("search/", views.site_search, name="search"),
     path("new/", views.new, name="new"),
     path("topics/<slug:slug>/new/", views.new, name="topic_new"),
     path("topics/<slug:slug>/", views.topic, name="topic"),

@@ -2,10 +2,10 @@
 
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from . import facet_index, pages, search
+from . import facet_index, pages, search, sitesearch
 from .browse import Browser, SqlBrowser, canonical_params, url_for
 from .filters import PER_PAGE_CHOICES, SORT_CHOICES
 from .formats import FORMATS, render_format
@@ -106,12 +106,14 @@ def topic(request, slug, edition=None):
     switch, exists_somewhere = pages.edition_switch(slug, current, editions)
     if not exists_somewhere:
         raise Http404(f"No topic {slug!r}.")
-    page = current.topics.select_related("dimension").prefetch_related("related").filter(slug=slug).first()
+    page = current.topics.select_related("dimension").filter(slug=slug).first()
     context = {"edition": current, "editions": editions, "switch": switch, "slug": slug, "topic": page}
     if page is not None:
         result, moved = _browse(request, path=request.path, scope=page, with_entries=False)
         if moved:
             return redirect(moved)
+        if request.GET.get("format") in FORMATS:
+            pages.use_listing_words(page, result.entries)  # the page's exports in the page's words
         response = _format_response(request, result, title=f"meshportal: {page.title}", filename=f"meshportal-{slug}")
         if response:
             return response
@@ -127,7 +129,8 @@ def topic(request, slug, edition=None):
             page=request.GET.get("page"),
             link=lambda **changes: url_for(request.path, request.GET, **changes),
         )
-        context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in page.related.all()]
+        related, context["related_curated"] = pages.related_topics(page)
+        context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in related]
     return render(request, "catalog/topic.html", context)
 
 
@@ -191,3 +194,11 @@ def new(request, slug=None):
     listed = pages.where_listed(result.entries)
     items = [(entry, listed.get(entry.pk, [])) for entry in result.entries]
     return render(request, "catalog/new.html", {"title": title, "topic": topic, "page": page, "items": items})
+
+
+def site_search(request):
+    """The header search: topics, sections and entries, grouped; `format=json` for the suggestions."""
+    text = request.GET.get("q", "")[: search.MAX_QUERY_LENGTH]
+    if request.GET.get("format") == "json":
+        return JsonResponse(sitesearch.suggestions(text))
+    return render(request, "catalog/search.html", {"results": sitesearch.site_search(text), "query": text})

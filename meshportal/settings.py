@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "catalog.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "catalog.middleware.OldAddressMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -188,6 +189,9 @@ BROWSE_CACHE_SECONDS = int(os.environ.get("BROWSE_CACHE_SECONDS", "0" if DEBUG e
 # Part of every page-cache key, so a new release never serves pages rendered
 # by the old code. Set it to the deployed commit to share the cache between
 # workers; by default each process start is a release of its own.
+# The Nubenetes markdown that an empty catalog is built from (`setup_catalog`): vendored in data/.
+CATALOG_CORPUS_DIR = Path(os.environ.get("MESHPORTAL_CORPUS_DIR") or BASE_DIR / "data" / "nubenetes")
+
 MESHPORTAL_RELEASE = os.environ.get("MESHPORTAL_RELEASE") or str(time.time_ns())
 
 # Email: printed to the console unless EMAIL_HOST names an SMTP server.

@@ -14,17 +14,40 @@ from catalog.services.catalog_setup import INITIAL_FIXTURES
 from catalog.services.staff import staff_user_create
 from catalog.urlnorm import normalize_url
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+# Only the seed's original text stays outside the repository (its structured form is fixtures/istio.json).
 SEED_YAML = SHARED / "seed" / "istio.yaml"
-CORPUS = SHARED / "corpus" / "nubenetes"
 needs_shared = pytest.mark.skipif(
     not SEED_YAML.exists(), reason=f"../shared is absent: {SEED_YAML} not found (the seed is not on this machine)"
 )
-needs_corpus = pytest.mark.skipif(
-    not (CORPUS / "v1").is_dir(), reason=f"../shared is absent: {CORPUS} not found (the corpus is not on this machine)"
-)
-# What `make run` loads into an empty catalog, in order.
-DEFAULT_FIXTURES = INITIAL_FIXTURES
+# The Nubenetes corpus, vendored in the repository.
+CORPUS = ROOT / "data" / "nubenetes"
+# A few pages of each edition, for tests of what builds the catalog (the whole corpus takes a minute).
+SMALL_CORPUS_PAGES = {"v1": ("istio.md", "kubernetes-networking.md"), "v2": ("servicemesh.md", "cloudflare.md")}
+
+
+def copy_small_corpus(folder):
+    """A corpus folder like data/nubenetes with only SMALL_CORPUS_PAGES; returns it."""
+    folder = Path(folder)
+    for edition, names in SMALL_CORPUS_PAGES.items():
+        (folder / edition).mkdir(parents=True, exist_ok=True)
+        (folder / f"{edition}-mkdocs.yml").write_bytes((CORPUS / f"{edition}-mkdocs.yml").read_bytes())
+        for name in names:
+            (folder / edition / name).write_bytes((CORPUS / edition / name).read_bytes())
+    return folder
+
+
+@pytest.fixture
+def small_corpus(db, tmp_path, settings):
+    """The catalog is built from a few pages of each edition in this test."""
+    settings.CATALOG_CORPUS_DIR = copy_small_corpus(tmp_path / "corpus")
+    return settings.CATALOG_CORPUS_DIR
+
+
+# Every committed fixture, in loading order: what `make run` loads before importing the corpus
+# (base data and the seed), then the "Networking & Service Mesh" slice of both editions.
+DEFAULT_FIXTURES = (*INITIAL_FIXTURES, "networking")
 
 _seq = itertools.count(1)
 
@@ -43,7 +66,7 @@ def editions(db):
 
 @pytest.fixture
 def catalog_fixtures(db):
-    """Every committed fixture, as `make run` loads them: the seed and the imported corpus pages."""
+    """Every committed fixture: the seed and the corpus's Networking & Service Mesh pages."""
     call_command("loaddata", *DEFAULT_FIXTURES, verbosity=0)
 
 

@@ -1,6 +1,6 @@
 """The real Nubenetes corpus: the whole V1 archive, the seed's protection, the committed fixture.
 
-Skipped with a reason when ../shared is absent.
+The corpus is vendored in data/nubenetes: these tests run on any clone.
 """
 
 import html
@@ -18,9 +18,7 @@ from catalog.markdown_import import read_page
 from catalog.models import Entry, Placement, Topic, validate_http_url
 from catalog.services.imports import import_pages
 
-from .conftest import CORPUS, needs_corpus
-
-pytestmark = needs_corpus
+from .conftest import CORPUS
 
 # -- an independent count of the entries of a folder of markdown ----------------------------
 #
@@ -33,7 +31,10 @@ pytestmark = needs_corpus
 # (from a line starting with "<" to the next blank line, or to the closing
 # tag for <script>, <pre>, <style>, <textarea>, <!--), links in indented code
 # (4 spaces outside a list) and in mkdocs "??? note" / "!!! note" blocks, and a
-# link whose target has no closing parenthesis. Targets are compared as
+# link whose target has no closing parenthesis. Embedded media in raw HTML (a block's
+# lines, or a list item's lines that start with "<") are entries too: a YouTube iframe's
+# embed/ID as https://www.youtube.com/watch?v=ID, and a twitter-tweet blockquote's status
+# link without its query (a tab-indented line in a list is code). Targets are compared as
 # CommonMark renders them: entities with a ";" decoded, a non-ASCII host in
 # punycode, the rest percent-encoded.
 
@@ -79,11 +80,25 @@ def is_web_url(url):
     return True
 
 
+YOUTUBE_EMBED = re.compile(r'<iframe[^>]*\bsrc="(?:https?:)?//(?:www\.)?youtube(?:-nocookie)?\.com/embed/([\w-]{6,})')
+TWEET_STATUS = re.compile(r'href="(https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/\w+/status/\d+)')
+
+
+def embedded_urls(line, in_tweet):
+    """The media a raw HTML line embeds; whether a twitter-tweet blockquote is still open after it."""
+    urls = {f"https://www.youtube.com/watch?v={m}" for m in YOUTUBE_EMBED.findall(line)}
+    in_tweet = in_tweet or 'class="twitter-tweet' in line
+    if in_tweet:
+        urls.update(TWEET_STATUS.findall(line)[-1:])
+        in_tweet = "</blockquote>" not in line
+    return urls, in_tweet
+
+
 def scan_entry_urls(paths):
     urls = set()
     for path in paths:
         lines = path.read_text(encoding="utf-8").splitlines()
-        collapsed = in_table = in_html = in_list = False
+        collapsed = in_table = in_html = in_list = in_tweet = False
         html_end, previous_blank = None, True
         for n, line in enumerate(lines):
             blank = not line.strip()
@@ -96,12 +111,16 @@ def scan_entry_urls(paths):
                     continue
                 collapsed = False
             if in_html:
+                found, in_tweet = embedded_urls(line, in_tweet)
+                urls.update(found)
                 in_html = (html_end not in line.lower()) if html_end else not blank
                 continue
             if blank:
                 in_table = False
                 continue
-            if re.match(r"^ {0,3}<", line):
+            if re.match(r"^ {0,3}<", line) or (in_list and re.match(r"^ *<", line)):  # a tab: code
+                found, in_tweet = embedded_urls(line, in_tweet)
+                urls.update(found)
                 opener = RAW_HTML_WITH_END.match(line.lower())
                 html_end = ("-->" if opener.group(1) == "!--" else f"</{opener.group(1)}>") if opener else None
                 in_html = html_end not in line.lower()[opener.end() :] if opener else True
@@ -201,7 +220,7 @@ def test_the_committed_networking_fixture_is_what_the_builder_makes(tmp_path, db
     call_command("build_corpus_fixture", str(CORPUS), out=tmp_path, stdout=io.StringIO())
     committed = json.loads((settings.BASE_DIR / "fixtures" / "networking.json").read_text(encoding="utf-8"))
     assert json.loads((tmp_path / "networking.json").read_text(encoding="utf-8")) == committed, (
-        "fixtures/networking.json is stale: run manage.py build_corpus_fixture ../shared/corpus/nubenetes"
+        "fixtures/networking.json is stale: run manage.py build_corpus_fixture"
     )
     # The builder leaves the database as it was.
     assert not Entry.objects.exists()

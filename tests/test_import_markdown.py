@@ -57,7 +57,9 @@ def snapshot():
         ),
         "labels": sorted(TaggedEntry.objects.values_list("content_object__url", "tag__name")),
         "placements": sorted(
-            Placement.objects.values_list("section__topic__slug", "section__slug", "entry__url", "position")
+            Placement.objects.values_list(
+                "section__topic__slug", "section__slug", "entry__url", "position", "title", "description"
+            )
         ),
     }
 
@@ -315,7 +317,8 @@ def test_non_entries_are_skipped_and_counted_by_reason():
             <iframe src="https://www.youtube.com/embed/x"></iframe>
         """
     page = parse_page(md(sample), path="sample.md")
-    assert tree(page) == [(("Docs",), [("Real", "https://real.example.org")])]
+    # A heading with no link under it stays a section of the outline.
+    assert tree(page) == [(("Docs",), [("Real", "https://real.example.org")]), (("Videos",), [])]
     assert page.skipped == {
         "badge": 1,
         "table of contents": 2,
@@ -328,13 +331,11 @@ def test_non_entries_are_skipped_and_counted_by_reason():
         "raw HTML": 2,
         "text, not a list item": 1,
         "code or collapsed block": 1,
-        "empty section": 1,
     }
     lines = dict(page.skipped_lines)
     assert lines["badge"] == 1
     assert lines["invalid URL"] == line_of(sample, "[No host]")
     assert lines["embedded tweet"] == line_of(sample, "twitter-tweet")
-    assert lines["empty section"] == line_of(sample, "## Videos")  # nothing but an embedded video
 
 
 def test_a_table_of_contents_heading_is_not_a_section_and_loose_entries_get_the_page_title():
@@ -535,14 +536,16 @@ def test_a_newer_page_updates_adds_and_reports_what_disappeared(tmp_path, editio
         """,
     )
     out = run_import(path)
-    assert Entry.objects.get(url="https://istio.io").title == "Istio.io"
-    assert Entry.objects.get(url="https://istio.io").description == "The service mesh."
+    # The page's new words are its listing's; the entry keeps the name it was created with.
+    listing = Placement.objects.get(entry__url="https://istio.io", section__slug="docs")
+    assert (listing.title, listing.description) == ("Istio.io", "The service mesh.")
+    assert Entry.objects.get(url="https://istio.io").title == "Istio"
     assert Section.objects.get(slug="tools-tracing").parent.slug == "tools"
     # The link that left the page keeps its entry and its placement, and is reported.
     assert Placement.objects.filter(entry__url="https://istiobyexample.dev").count() == 1
     assert "gone from their pages: 1 placements (kept; --prune removes them)" in out
     assert "servicemesh / Docs: https://istiobyexample.dev" in out
-    assert "  entries            1        1          2" in out
+    assert "  entries            1        0          3" in out
     # Linkerd moved up one place: its placement follows the page.
     assert Placement.objects.get(entry__url="https://linkerd.io").position == 2
 
@@ -556,7 +559,7 @@ def test_a_newer_page_updates_adds_and_reports_what_disappeared(tmp_path, editio
 def test_curator_edits_are_kept_and_reported_unless_overwriting_is_asked(tmp_path, editions):
     path = write(tmp_path, "servicemesh.md", PAGE_A)
     run_import(path)
-    Entry.objects.filter(url="https://istio.io").update(title="Istio (curated)")
+    Placement.objects.filter(entry__url="https://istio.io").update(title="Istio (curated)")
     Entry.objects.get(url="https://istio.io").labels.clear()
     Section.objects.filter(slug="tools").update(title="Tooling")
 
@@ -564,7 +567,7 @@ def test_curator_edits_are_kept_and_reported_unless_overwriting_is_asked(tmp_pat
     for options in ({"dry_run": True}, {}, {"dry_run": True, "overwrite_curator_values": True}):
         out = run_import(path, **options)
         assert snapshot() == before
-        assert "entry https://istio.io: title 'Istio (curated)' -> 'Istio'" in out
+        assert "listing of https://istio.io in servicemesh#docs: title 'Istio (curated)' -> 'Istio'" in out
         assert "entry https://istio.io: labels [] -> ['GUIDE']" in out
         assert "section servicemesh#tools: title 'Tooling' -> 'Tools'" in out
     assert "curator values the markdown differs from: 3, would be overwritten" in out
@@ -574,7 +577,7 @@ def test_curator_edits_are_kept_and_reported_unless_overwriting_is_asked(tmp_pat
     out = run_import(path, overwrite_curator_values=True)
     assert "3, overwritten (--overwrite-curator-values)" in out
     istio = Entry.objects.get(url="https://istio.io")
-    assert istio.title == "Istio" and set(istio.labels.names()) == {"GUIDE"}
+    assert Placement.objects.get(entry=istio).shown_title == "Istio" and set(istio.labels.names()) == {"GUIDE"}
     assert Section.objects.get(slug="tools").title == "Tools"
 
 
@@ -694,3 +697,34 @@ def test_the_progress_bar_is_drawn_only_on_a_terminal(tmp_path, editions):
     assert "\rparsing   [##############################] 1/1 servicemesh.md" in drawn
     assert "\rwriting   [" in drawn
     assert "Dry run: nothing was written." in drawn
+
+
+def test_embedded_videos_and_tweets_become_labelled_entries():
+    page = parse_page(
+        md("""
+            # Media
+            ## Talks
+            <iframe width="560" src="https://www.youtube.com/embed/WkLBrHW4NhQ" title="Istio in production"></iframe>
+            <iframe src="https://www.youtube.com/embed/yGTtzcfHcdo" title="YouTube video player"></iframe>
+
+            <blockquote class="twitter-tweet"><p lang="en">Canary releases<br>with Istio
+            <a href="https://t.co/x">pic.twitter.com/x</a></p>&mdash; Dan (@dan)
+            <a href="https://twitter.com/dan/status/1658087679333109762?ref_src=tw">May 15, 2023</a></blockquote>
+            <script async src="https://platform.twitter.com/widgets.js"></script>
+
+            <div><script>alert(1)</script></div>
+        """),
+        path="media.md",
+    )
+    entries = page.sections[0].entries
+    assert [(e.url, e.title, e.labels, e.year) for e in entries] == [
+        ("https://www.youtube.com/watch?v=WkLBrHW4NhQ", "Istio in production", ("VIDEO",), None),
+        ("https://www.youtube.com/watch?v=yGTtzcfHcdo", "YouTube video yGTtzcfHcdo", ("VIDEO",), None),
+        (
+            "https://twitter.com/dan/status/1658087679333109762",
+            "Dan (@dan): Canary releases with Istio pic.twitter.com/x",
+            ("TWEET",),
+            2023,
+        ),
+    ]
+    assert page.skipped == {"raw HTML": 1}  # the script block holds no media

@@ -202,6 +202,28 @@ def test_the_same_entry_appears_in_each_section_it_is_placed_in(client, make):
     assert Topic.objects.with_entry_counts().get(pk=topic.pk).entry_count == 1
 
 
+def test_without_curated_relations_the_page_shows_the_topics_sharing_most_entries(client, make):
+    topic = make.topic(slug="mesh", title="Mesh")
+    edition = topic.edition
+    near = make.topic(edition=edition, dimension=topic.dimension, slug="near", title="Near")
+    far = make.topic(edition=edition, dimension=topic.dimension, slug="far", title="Far")
+    make.topic(edition=edition, dimension=topic.dimension, slug="unrelated", title="Unrelated")
+    here, near_section, far_section = make.section(topic=topic), make.section(topic=near), make.section(topic=far)
+    for i in range(3):
+        entry = make.entry(section=here, url=f"https://shared.example/{i}")
+        Placement.objects.create(section=near_section, entry=entry)
+        if i == 0:
+            Placement.objects.create(section=far_section, entry=entry)
+    html = client.get(topic.get_absolute_url()).content.decode()
+    related = re.search(r'<nav class="related".*?</nav>', html, re.S).group(0)
+    assert "Topics sharing the most entries" in related and "Explore related" not in related
+    assert re.findall(r'<a href="[^"]+">([^<]+)</a>', related) == ["Near", "Far"]
+    # Curated relations win, under their own heading.
+    topic.related.add(far)
+    related = re.search(r'<nav class="related".*?</nav>', client.get(topic.get_absolute_url()).content.decode(), re.S)
+    assert "Explore related" in related.group(0) and re.findall(r'">([^<]+)</a>', related.group(0)) == ["Far"]
+
+
 def _big_topic(make, sizes):
     """A topic page whose sections hold `sizes` entries each (newest year first within a section)."""
     topic = make.topic(slug="huge", title="Huge")

@@ -1,20 +1,27 @@
-"""Loading the initial catalog, and starting it over.
+"""Building the initial catalog, and starting it over.
 
-`make run` and `make db` call `catalog_load_initial()` on every start: it loads the
-fixtures only into an empty catalog, so a curator's edits are never reverted by a
-restart. `catalog_reset()` (behind `make reset`, which asks first) deletes the
-catalog's rows and loads the fixtures again; staff users and their roles stay.
+`make run` and `make db` call `catalog_load_initial()` on every start. Only into an
+empty catalog, it loads the fixtures (the base data and the seed page) and then
+imports the vendored Nubenetes corpus, every page of
+both editions (`catalog.corpus.import_corpus`, keeping the seed's values); on a
+catalog that has data it changes nothing, so a restart never reverts a curator's
+edit. `catalog_reset()` (behind `make reset`, which asks first) deletes the
+catalog's rows and builds it again; staff users and their roles stay.
 """
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 
-from catalog.models import Dimension, Edition, Entry, Label, LabelGroup, Submission, Topic
+from catalog.corpus import import_corpus
+from catalog.models import Dimension, Edition, Entry, Label, LabelGroup, Redirect, Submission, Topic
+from catalog.services.redirects import nubenetes_redirects_create
 
-# What a new catalog holds, in loading order (base first: editions and labels).
-INITIAL_FIXTURES = ("base", "istio", "networking")
+# The fixtures a new catalog starts from, in loading order (base first: editions and labels),
+# before the corpus is imported: the base data and the seed page.
+INITIAL_FIXTURES = ("base", "istio")
 
 
 @dataclass(frozen=True)
@@ -36,27 +43,47 @@ def catalog_counts():
     return CatalogCounts(Edition.objects.count(), Topic.objects.count(), Entry.objects.count())
 
 
-def catalog_load_initial(*, fixtures=INITIAL_FIXTURES):
-    """Load the fixtures into an empty catalog; on one that has data, change nothing.
+def _build(fixtures, corpus, progress):
+    call_command("loaddata", *fixtures, verbosity=0)
+    if corpus is not False:
+        corpus = corpus or settings.CATALOG_CORPUS_DIR
+        import_corpus(corpus, progress=progress)
+        nubenetes_redirects_create(corpus=corpus)  # every Nubenetes page address lands on its topic
 
-    Returns (loaded, counts): whether anything was loaded, and the catalog's counts after.
+
+def _analyze():
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # planner statistics for the pages to come
+
+
+def catalog_load_initial(*, fixtures=INITIAL_FIXTURES, corpus=None, progress=None):
+    """Build the catalog into an empty database; on one that has data, change nothing.
+
+    Loads `fixtures`, then imports the whole `corpus` (a folder like data/nubenetes;
+    by default settings.CATALOG_CORPUS_DIR; False: the fixtures alone),
+    in one transaction. `progress(edition, stage, done, total, note)` is called
+    while importing. Returns (loaded, counts): whether anything was loaded, and
+    the catalog's counts after.
     """
     with transaction.atomic():
         if not catalog_counts().empty:
             return False, catalog_counts()
-        call_command("loaddata", *fixtures, verbosity=0)
+        _build(fixtures, corpus, progress)
+    _analyze()
     return True, catalog_counts()
 
 
-def catalog_reset(*, fixtures=INITIAL_FIXTURES):
-    """Delete every catalog row (entries, topics, labels, submissions) and load the fixtures again."""
+def catalog_reset(*, fixtures=INITIAL_FIXTURES, corpus=None, progress=None):
+    """Delete every catalog row (entries, topics, labels, submissions) and build the catalog again."""
     with transaction.atomic():
         Submission.objects.all().delete()
+        Redirect.objects.all().delete()
         Entry.objects.all().delete()
         Topic.objects.all().delete()
         Dimension.objects.all().delete()
         Edition.objects.all().delete()
         Label.objects.all().delete()
         LabelGroup.objects.all().delete()
-        call_command("loaddata", *fixtures, verbosity=0)
+        _build(fixtures, corpus, progress)
+    _analyze()
     return catalog_counts()

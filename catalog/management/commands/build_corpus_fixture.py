@@ -1,4 +1,4 @@
-"""Write fixtures/networking.json from the corpus: `manage.py build_corpus_fixture ../shared/corpus/nubenetes`."""
+"""Write fixtures/networking.json from the vendored corpus: `manage.py build_corpus_fixture [CORPUS_DIR]`."""
 
 import json
 from pathlib import Path
@@ -19,7 +19,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("corpus_dir", type=Path, help="e.g. ../shared/corpus/nubenetes")
+        parser.add_argument(
+            "corpus_dir", type=Path, nargs="?", default=corpus.CORPUS_DIR, help="default: data/nubenetes"
+        )
         parser.add_argument("--out", type=Path, default=settings.BASE_DIR / "fixtures")
 
     def handle(self, *args, corpus_dir, out, **options):

@@ -1,10 +1,13 @@
-"""`manage.py setup_catalog [--reset --yes]`: the initial catalog, loaded only into an empty database.
+"""`manage.py setup_catalog [--reset --yes]`: the initial catalog, built only into an empty database.
 
-Without flags (what `make run` and `make db` call): loads the fixtures when the
-catalog is empty, and otherwise changes nothing and says so in one line.
-With `--reset`: deletes the catalog's rows and loads the fixtures again, after
-asking (or at once with `--yes`, for scripts); users and roles stay.
+Without flags (what `make run` and `make db` call): when the catalog is empty,
+loads the fixtures and imports the vendored Nubenetes corpus (both editions,
+with a progress line), and otherwise changes nothing and says so in one line.
+With `--reset`: deletes the catalog's rows and builds it again, after asking
+(or at once with `--yes`, for scripts); users and roles stay.
 """
+
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,9 +25,12 @@ class Command(BaseCommand):
         if reset:
             self._reset(yes)
             return
-        loaded, counts = catalog_load_initial()
+        start = time.monotonic()
+        loaded, counts = catalog_load_initial(progress=self.progress)
+        self.end_progress()
         if loaded:
-            self.stdout.write(f"Catalog loaded from the fixtures: {counts}.")
+            seconds = time.monotonic() - start
+            self.stdout.write(f"Catalog loaded from the fixtures and the corpus: {counts} ({seconds:.0f} s).")
         else:
             self.stdout.write(f"Catalog kept as it is ({counts}); fixtures not loaded. `make reset` starts over.")
 
@@ -38,7 +44,26 @@ class Command(BaseCommand):
             )
             if answer.strip().lower() not in {"y", "yes"}:
                 raise CommandError("Nothing changed.")
-        self.stdout.write(f"Catalog reset: {catalog_reset()} (was {counts}).")
+        after = catalog_reset(progress=self.progress)
+        self.end_progress()
+        self.stdout.write(f"Catalog reset: {after} (was {counts}).")
+
+    _line = ""
+
+    def progress(self, edition, stage, done, total, note=""):
+        """One line, redrawn on a terminal; elsewhere one line per edition and stage."""
+        line = f"Building the catalog: {edition}, {stage} {done}/{total}"
+        if self.stdout.isatty():
+            self.stdout.write(f"\r{line} {note[:40]:<40}", ending="")
+            self.stdout.flush()
+            self._line = line
+        elif done == 0 or (stage == "parsing" and done == 1):
+            self.stdout.write(f"Building the catalog: {edition}, {stage}...")
+
+    def end_progress(self):
+        if self._line:
+            self.stdout.write("\r" + " " * (len(self._line) + 41) + "\r", ending="")
+            self._line = ""
 
     @staticmethod
     def stdin_is_tty():
