@@ -6,11 +6,13 @@ Uses bench/browse.py's databases (built once by bench/synthetic.py, reused while
 their size, generator and migrations match; never db.sqlite3). For each size, in a
 fresh process with production settings, a staff user (made in the bench database)
 requests /admin/dashboard/ through Django's test Client with the whole middleware
-stack: once to warm up, once under CaptureQueriesContext (query count, SQL time and
-the slowest gap's SQL), then --runs times. p50 is the median wall time, p90 the
-nearest rank; "CPU p50" is the process CPU time, which other load on this shared
-machine disturbs less. Prints one row per size, and the load average. Exit status 1
-when p50 misses 300 ms at 200,000 entries. Not a test: nothing here is asserted in CI.
+stack: once to warm up, then --runs times ("cached": the gap counts are kept per data
+version), then --runs-after-write times right after a write that changes the data
+version ("after a write": the counts are computed again from the tables). p50 is the
+median wall time, p90 the nearest rank; "CPU p50" is the process CPU time, which
+other load on this shared machine disturbs less. Prints one row per size and case,
+and the load average. Exit status 1 when the cached p50 misses 300 ms at 200,000
+entries. Not a test: nothing here is asserted in CI.
 """
 
 import argparse
@@ -32,14 +34,31 @@ TARGET_MS = 300.0
 URL = "/admin/dashboard/"
 
 
-def measure(runs):
+def timed(get, runs, before=None):
+    walls, cpus = [], []
+    for _ in range(runs):
+        if before:
+            before()
+        started, cpu = time.perf_counter(), time.process_time()
+        get()
+        walls.append((time.perf_counter() - started) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+    walls.sort()
+    return {
+        "p50": statistics.median(walls),
+        "p90": walls[min(len(walls) - 1, int(0.9 * len(walls)))],
+        "cpu_p50": statistics.median(cpus),
+    }
+
+
+def measure(runs, runs_after_write):
     import django
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.db import close_old_connections, connection
+    from django.db import close_old_connections
+    from django.db.models.functions import Now
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from catalog.models import Entry
 
@@ -56,27 +75,17 @@ def measure(runs):
             raise SystemExit(f"{URL}: HTTP {response.status_code}")
         return response
 
-    get()
-    with CaptureQueriesContext(connection) as capture:
-        response = get()
-    slowest = max(capture.captured_queries, key=lambda q: float(q["time"]))
-    walls, cpus = [], []
-    for _ in range(runs):
-        started, cpu = time.perf_counter(), time.process_time()
-        get()
-        walls.append((time.perf_counter() - started) * 1000)
-        cpus.append((time.process_time() - cpu) * 1000)
-    walls.sort()
+    response = get()  # warm-up, and the counts to print
+    first = Entry.objects.order_by("pk").values_list("pk", flat=True).first()
+
+    def write():  # the triggers give the catalog a new data version
+        Entry.objects.filter(pk=first).update(updated_at=Now())
+
     return {
         "entries": Entry.objects.count(),
-        "p50": statistics.median(walls),
-        "p90": walls[min(len(walls) - 1, int(0.9 * len(walls)))],
-        "cpu_p50": statistics.median(cpus),
-        "queries": len(capture.captured_queries),
-        "sql_ms": sum(float(q["time"]) for q in capture.captured_queries) * 1000,
-        "slowest_ms": float(slowest["time"]) * 1000,
-        "slowest": slowest["sql"][:90],
-        "rows": [(title, count) for title, count, _ in response.context["rows"]],
+        "cached": timed(get, runs),
+        "after a write": timed(get, runs_after_write, before=write),
+        "rows": [(title, count) for title, count, _ in response.context_data["rows"]],
     }
 
 
@@ -84,39 +93,49 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, nargs="+", default=[16_000, 200_000])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs-after-write", type=int, default=3)
     parser.add_argument("--db-dir", default=str(Path(tempfile.gettempdir()) / "meshportal-bench"))
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.runs)))
+        print(json.dumps(measure(args.runs, args.runs_after_write)))
         return 0
     results = []
     for entries in args.entries:
         database, _ = ensure_db(args.db_dir, entries)
         env = {**child_env(database), "DJANGO_LOG_LEVEL": "ERROR"}
         done = subprocess.run(
-            [sys.executable, __file__, "--measure", "--runs", str(args.runs)],
+            [
+                sys.executable,
+                __file__,
+                "--measure",
+                "--runs",
+                str(args.runs),
+                "--runs-after-write",
+                str(args.runs_after_write),
+            ],
             env=env,
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
         )
+        if done.returncode:
+            sys.exit(f"measuring {entries:,} entries failed:\n{done.stderr[-3000:]}")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(f"== {entries:,} entries measured", flush=True)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\n/admin/dashboard/, {args.runs} runs each, load average {load}")
-    print(f"{'entries':>9} {'p50 ms':>8} {'p90 ms':>8} {'CPU p50':>8} {'queries':>8} {'SQL ms':>8} {'slowest':>8}")
+    print(f"\n/admin/dashboard/, {args.runs} cached runs, {args.runs_after_write} after a write; load average {load}")
+    print(f"{'entries':>9} {'case':<14} {'p50 ms':>8} {'p90 ms':>8} {'CPU p50':>8}")
     for r in results:
-        print(
-            f"{r['entries']:>9,} {r['p50']:>8.0f} {r['p90']:>8.0f} {r['cpu_p50']:>8.0f} {r['queries']:>8}"
-            f" {r['sql_ms']:>8.0f} {r['slowest_ms']:>8.0f}"
-        )
+        for case in ("cached", "after a write"):
+            t = r[case]
+            print(f"{r['entries']:>9,} {case:<14} {t['p50']:>8.0f} {t['p90']:>8.0f} {t['cpu_p50']:>8.0f}")
     for r in results:
-        print(f"\n{r['entries']:,} entries, slowest query ({r['slowest_ms']:.0f} ms): {r['slowest']}…")
+        print(f"\n{r['entries']:,} entries:")
         for title, count in r["rows"]:
             print(f"  {count:>8,}  {title}")
     big = [r for r in results if r["entries"] >= 200_000]
-    return 1 if big and big[0]["p50"] > TARGET_MS else 0
+    return 1 if big and big[0]["cached"]["p50"] > TARGET_MS else 0
 
 
 if __name__ == "__main__":

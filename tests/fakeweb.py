@@ -63,6 +63,7 @@ class FakeSite:
             "/gone": lambda: html("Gone", status=410),
             "/missing": lambda: html("Not here", status=404),
             "/error": lambda: html("Oops", status=500),
+            "/forbidden": lambda: html("Access denied", status=403),
             "/parked": lambda: html("example.com", "This domain is for sale! Buy this domain today."),
             "/soft-404": lambda: html("Page Not Found | Example"),
             "/docs/deep/page": lambda: redirect("/"),

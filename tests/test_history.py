@@ -174,10 +174,11 @@ def test_import_records_creations_and_overwrites_with_the_command(tmp_path, edit
     Entry.objects.filter(url="https://istio.io").update(title="Istio (curated)")
     call_command("import_markdown", str(path), **options)
     assert Change.objects.count() == 2  # the curator's title is kept by default
+    path.write_text(PAGE.replace("(2023)", "(2024)"))  # a value the import wrote follows the markdown
     call_command("import_markdown", str(path), overwrite_curator_values=True, **options)
-    overwrite = Change.objects.first()
-    assert overwrite.values == {"title": ["Istio (curated)", "Istio"]}
-    assert overwrite.command.endswith("--overwrite-curator-values")
+    update = Change.objects.first()
+    assert (update.entry_url, update.values) == ("https://istio.io", {"year": [2023, 2024]})
+    assert update.command.endswith("--overwrite-curator-values")
 
 
 def test_admin_delete_is_recorded_and_the_history_still_reads(little_catalog, curator, client):

@@ -196,6 +196,17 @@ def test_links_are_interleaved_by_host():
     assert [key for key, _ in interleave_by_host(items)] == [1, 3, 2, 4]
 
 
+def test_a_malformed_url_fails_its_own_check_only():
+    assert [key for key, _ in interleave_by_host([(1, "http://a.test:port/"), (2, "https://b.test/")])] == [1, 2]
+    outcome = check("http://a.test:port/", SITE)
+    assert outcome.result == "failed"
+
+
+def test_access_denied_is_inconclusive_never_a_failure(site):
+    outcome = result_of(site, "/forbidden")
+    assert (outcome.result, outcome.status_code, outcome.error) == ("inconclusive", 403, "access_denied")
+
+
 def test_page_title_reads_the_meta_charset():
     body = '<meta charset="windows-1252"><title>Caf\xe9 &amp; more</title>'.encode("cp1252")
     assert page_title(body, "text/html") == "Café & more"

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from catalog.models import Entry, Label, LabelGroup, TaggedEntry
-from catalog.services.labels import labels_named, validate_label_set
+from catalog.services.labels import validate_label_set
 from catalog.services.submissions import submission_approve
 
 
@@ -33,17 +33,6 @@ def test_validation_names_the_group_and_the_labels(little_catalog):
         "An entry has at most one Maturity tier label; choose one of DE FACTO STANDARD, EMERGING."
     )
     validate_label_set([labels["EMERGING"], labels["GUIDE"]])  # one of each group is fine
-
-
-def test_an_unknown_label_name_is_refused_with_the_allowed_names(little_catalog):
-    assert labels_named(["guide", "EMERGING"]) == [little_catalog.labels["GUIDE"], little_catalog.labels["EMERGING"]]
-    with pytest.raises(ValidationError) as refused:
-        labels_named(["EMERGNG"])
-    (error,) = refused.value.error_dict["labels"]
-    assert error.code == "unknown_label"
-    assert error.message % error.params == (
-        "Unknown label EMERGNG; the labels are: DE FACTO STANDARD, EMERGING, GUIDE."
-    )
 
 
 def test_the_admin_form_offers_each_group_and_refuses_an_unknown_label(little_catalog, make, client):

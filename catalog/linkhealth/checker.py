@@ -337,6 +337,9 @@ class LinkChecker:
         outcome.status_code, outcome.final_url = status, current
         if status == 429:
             outcome.result, outcome.error = INCONCLUSIVE, "rate_limited"
+        elif status in (401, 403):
+            # Often a bot wall in front of a live page: never counted towards "dead".
+            outcome.result, outcome.error = INCONCLUSIVE, "access_denied"
         elif status >= 300:
             outcome.result = FAILED
         else:
@@ -370,7 +373,11 @@ def interleave_by_host(items):
     """(key, url) pairs reordered round-robin over their hosts."""
     by_host = {}
     for key, url in items:
-        by_host.setdefault(_site(urlsplit(url).hostname), deque()).append((key, url))
+        try:
+            host = _site(urlsplit(url).hostname)
+        except ValueError:  # a malformed URL: its check says so
+            host = ""
+        by_host.setdefault(host, deque()).append((key, url))
     queues = deque(by_host.values())
     ordered = []
     while queues:

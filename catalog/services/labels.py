@@ -1,16 +1,14 @@
 """The rules every write of an entry's labels follows.
 
-Labels are chosen, never typed into existence: a write path that receives
-label names looks them up with `labels_named()` (an unknown name is an error
-that lists the allowed ones), and every path checks the final set with
-`validate_label_set()`: at most one label of a single-choice group (maturity
-tier, level). New labels are made only in the Label admin (and by the markdown
-import, in its "Imported labels" group, as documented there).
+Labels are chosen, never typed into existence: the forms offer the labels
+that exist (an unknown value is refused naming the allowed ones), and every
+path checks the final set with `validate_label_set()`: at most one label of a
+single-choice group (maturity tier, level). New labels are made only in the
+Label admin (and by the markdown import, in its "Imported labels" group, as
+documented there).
 """
 
 from django.core.exceptions import ValidationError
-
-from ..models import Label
 
 
 def validate_label_set(labels):
@@ -30,29 +28,3 @@ def validate_label_set(labels):
     ]
     if errors:
         raise ValidationError({"labels": errors})
-
-
-def allowed_names(queryset=None):
-    return ", ".join(label.name for label in (queryset or Label.objects.all()))
-
-
-def labels_named(names, *, queryset=None):
-    """The labels with these names, in the order given; an unknown name is refused
-    with the allowed names (code `unknown_label`)."""
-    queryset = queryset if queryset is not None else Label.objects.select_related("group")
-    names = [name.strip() for name in names if name.strip()]
-    found = {label.name.casefold(): label for label in queryset.filter(name__in=names)}
-    if any(name.casefold() not in found for name in names):
-        found = {label.name.casefold(): label for label in queryset}  # typed by people: ignore case
-    unknown = [name for name in names if name.casefold() not in found]
-    if unknown:
-        raise ValidationError(
-            {
-                "labels": ValidationError(
-                    "Unknown label %(unknown)s; the labels are: %(allowed)s.",
-                    code="unknown_label",
-                    params={"unknown": ", ".join(unknown), "allowed": allowed_names(queryset)},
-                )
-            }
-        )
-    return list(dict.fromkeys(found[name.casefold()] for name in names))

@@ -55,3 +55,14 @@ def test_a_curator_fixes_three_flagged_entries_from_the_dashboard(page, live_ser
     assert change.locator("tr", has_text="rating").locator("td.new").inner_text() == "4"
     assert Change.objects.filter(source="bulk", entry_id__in=chosen).count() == 3
     screenshot(page, "entry-history")
+
+
+@pytest.mark.parametrize("model", ["entry", "submission", "change", "section", "placement", "label", "topic"])
+def test_admin_lists_fit_1280_pixels(page, live_server, live_seed, model):
+    get_user_model().objects.create_superuser("cora", "cora@example.org", PASSWORD)
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/catalog/{model}/")
+    page.get_by_label("Username").fill("cora")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**/admin/catalog/{model}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
