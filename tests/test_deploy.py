@@ -159,3 +159,23 @@ def test_a_bad_deployment_does_not_start(tmp_path):
     )
     assert result.returncode != 0
     assert "meshportal.E001" in result.stderr and "not starting" in result.stderr
+
+
+def test_the_systemd_units_run_commands_that_exist():
+    """Each unit's command is a manage.py command of this project, or gunicorn with the repo's config."""
+    from django.core.management import get_commands
+
+    units = sorted((Path(settings.BASE_DIR) / "deploy/systemd").glob("meshportal*.*"))
+    services = [u for u in units if u.suffix == ".service"]
+    assert {u.stem for u in units if u.suffix == ".timer"} <= {s.stem for s in services}
+    for unit in services:
+        lines = unit.read_text().splitlines()
+        assert "EnvironmentFile=/etc/meshportal.env" in lines and "User=meshportal" in lines, unit.name
+        for line in (line for line in lines if line.startswith("ExecStart=")):
+            command = line.removeprefix("ExecStart=").split()
+            if "manage.py" in command:
+                assert command[command.index("manage.py") + 1] in get_commands(), f"{unit.name}: {line}"
+            elif "gunicorn" in command[0]:
+                assert (Path(settings.BASE_DIR) / command[command.index("-c") + 1]).exists()
+            else:
+                assert command[0].startswith("/usr/bin/"), f"{unit.name}: {line}"

@@ -123,6 +123,7 @@ def test_failed_admin_sign_ins_lock_the_address_out(client, admin_user, settings
         assert sign_in(client, "wrong").status_code == 200  # the form again, with its error
     locked = sign_in(client, "wrong")
     assert locked.status_code == 429 and "Too many failed sign-ins" in locked.content.decode()
+    assert "paused for 15 minutes" in locked.content.decode()
     # Locked out: even the right password is refused, and nothing is signed in.
     right = sign_in(client, PASSWORD)
     assert right.status_code == 429 and "_auth_user_id" not in client.session

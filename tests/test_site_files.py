@@ -83,6 +83,14 @@ def test_production_404_and_500_are_the_sites_pages(seed, settings):
     assert client.get("/entries/99999999/").status_code == 404
 
 
+def test_a_request_for_an_unknown_host_gets_the_styled_400(seed):
+    response = Client().get("/", HTTP_HOST="attacker.example")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<h1>Bad request</h1>" in html and '<header class="site-header">' in html
+    assert "attacker.example" not in html
+
+
 def test_a_server_error_shows_the_styled_page(seed, settings, monkeypatch):
     from catalog import views
 
