@@ -31,7 +31,9 @@ def chromium_path():
     return os.environ.get("CHROMIUM") or shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread until it
+# stops, so it must stop with the browser tests, before any later test calls asyncio.run().
+@pytest.fixture(scope="package")
 def browser():
     path = chromium_path()
     if not path:
