@@ -143,9 +143,12 @@ class Dimension(models.Model):
 
 
 class TopicQuerySet(NaturalKeyQuerySet):
-    def with_entry_counts(self):
-        """Annotate `entry_count`: distinct entries placed anywhere in the topic."""
-        return self.annotate(entry_count=Count("sections__placements__entry", distinct=True))
+    def with_entry_counts(self, *, listed=False):
+        """Annotate `entry_count`: distinct entries placed anywhere in the topic; with `listed`,
+        only those a reader's lists show (published, link not dead), as the topic page does."""
+        entry = "sections__placements__entry"
+        shown = Q(**{f"{entry}__published": True}) & ~Q(**{f"{entry}__link_state": LinkState.DEAD}) if listed else None
+        return self.annotate(entry_count=Count(entry, distinct=True, filter=shown))
 
 
 class Topic(models.Model):

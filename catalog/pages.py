@@ -287,7 +287,8 @@ def where_listed(entries):
 
 
 def topics_with_counts_prefetch():
-    """Prefetch a dimension's topics, each annotated with its entry count."""
+    """Prefetch a dimension's topics, each annotated with the number of entries its page lists."""
     return Prefetch(
-        "topics", queryset=Topic.objects.with_entry_counts().select_related("edition").order_by("position", "title")
+        "topics",
+        queryset=Topic.objects.with_entry_counts(listed=True).select_related("edition").order_by("position", "title"),
     )

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.conf import settings
 
-from catalog.models import Entry, Label
+from catalog.models import Entry, Label, LinkState
 
 from .conftest import DEFAULT_FIXTURES
 
@@ -32,6 +32,18 @@ def test_home_lists_dimensions_topics_with_counts_and_newest(client, catalog_fix
         assert count > 0
         assert re.search(rf'href="/topics/{slug}/v2/">{title}</a> <span class="count">{count} entries</span>', html)
     assert html.count('<li class="entry"') == 8
+
+
+def test_home_counts_only_what_the_topic_page_lists(client, seed):
+    """An unpublished entry or a dead link leaves the topic's count, as it leaves its page."""
+    istio = Entry.objects.filter(
+        placements__section__topic__slug="istio", placements__section__topic__edition__slug="v2"
+    )
+    gone, dead = istio.order_by("id")[:2]
+    Entry.objects.filter(pk=gone.pk).update(published=False)
+    Entry.objects.filter(pk=dead.pk).update(link_state=LinkState.DEAD)
+    html = client.get("/").content.decode()
+    assert re.search(r'href="/topics/istio/v2/">Istio - Service Mesh</a> <span class="count">51 entries</span>', html)
 
 
 def test_home_of_the_v1_archive_lists_its_imported_topics(client, catalog_fixtures, django_assert_max_num_queries):
