@@ -91,8 +91,10 @@ def entry_detail(entry, listings, request):
             "topic": topic.title,
             "path": path,
             "url": request.build_absolute_uri(f"{topic.get_absolute_url()}#{section.slug}"),
+            "title": listing.shown_title,  # the words this page uses for the link
+            "description": listing.shown_description,
         }
-        for topic, path, section in listings
+        for topic, path, section, listing in listings
     ]
     return JsonResponse(record, json_dumps_params={"ensure_ascii": False})
 

@@ -221,6 +221,7 @@ def test_entry_page_as_json(client, seed):
     placements = Placement.objects.filter(entry=entry)
     assert len(data["listed_in"]) == placements.count() >= 1
     assert data["listed_in"][0]["url"].startswith("http://testserver/topics/")
+    assert data["listed_in"][0]["title"] == placements.get().shown_title
 
 
 # --- download a whole result -----------------------------------------------------------------
