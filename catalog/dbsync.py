@@ -269,10 +269,15 @@ def install(connection):
             for statement in _sqlite_install(with_log):
                 cursor.execute(statement)
         elif connection.vendor == "postgresql":
+            # Inside a transaction that wrote rows (a test, a data migration), deferred foreign-key
+            # checks are still pending, and PostgreSQL refuses trigger DDL on a table with pending
+            # events: run them now, then defer again.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for statement in _POSTGRES_UNINSTALL[:-1]:  # not the column: its values stay
                 cursor.execute(statement)
             for statement in _POSTGRES_INSTALL if with_log else _POSTGRES_INSTALL_BEFORE_LOG:
                 cursor.execute(statement)
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         else:
             raise RuntimeError(f"meshportal supports SQLite and PostgreSQL, not {connection.vendor}")
         if with_log:
