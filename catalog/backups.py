@@ -5,16 +5,22 @@
   one consistent moment. Never a file copy of a live database.
 - PostgreSQL: `pg_dump --format=custom`, restored with `pg_restore` in one
   transaction. Both need the PostgreSQL client programs of the server's version.
+- JSON (`--format json`, and PostgreSQL's fallback when `pg_dump` is not
+  installed): every row as gzipped Django JSON with natural keys for content
+  types and permissions, read in one snapshot (PostgreSQL REPEATABLE READ, a
+  SQLite read transaction). It restores into either database, after `migrate`.
 
 `restore` writes only into a database that holds no catalog, submission or
 user rows (a new one, after `migrate` or not): it never replaces data.
 After a restore, `migrate` brings an older backup up to the current schema.
 """
 
+import gzip
 import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +28,7 @@ from pathlib import Path
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from .models import Edition, Entry, Submission, Topic
 
@@ -31,12 +37,29 @@ class BackupError(Exception):
     """A backup or restore that cannot be done; its message says why in one line."""
 
 
+FORMATS = ("auto", "native", "json")
+# What `dumpdata` leaves out: `migrate` makes these rows itself (natural keys refer
+# to them), and the change log is the facet index's, rewritten by triggers on load.
+JSON_EXCLUDED = ("contenttypes", "auth.permission", "catalog.catalogchange")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 @dataclass
 class Result:
     path: Path
     size: int
     seconds: float
     rows: dict  # table -> row count, of the backup (backup) or the restored database (restore)
+    format: str = "native"
+
+    def summary(self, done):
+        """One line for a command's output: `done` is "Backup written: PATH" or "Restored"."""
+        return (
+            f"{done} ({self.size / 1e6:.1f} MB in {self.seconds:.1f} s, {self.format}; "
+            f"{self.rows.get('catalog_entry', 0)} entries, {sum(self.rows.values())} rows in "
+            f"{len(self.rows)} tables)."
+        )
 
 
 def vendor():
@@ -45,9 +68,21 @@ def vendor():
     return connection.vendor
 
 
-def default_path(folder="backups"):
+def choose_format(requested="auto"):
+    """ "native" (SQLite's copy, pg_dump) or "json"; "auto" is native unless pg_dump is missing."""
+    if requested not in FORMATS:
+        raise BackupError(f"unknown backup format {requested!r}: choose one of {', '.join(FORMATS)}")
+    kind = vendor()
+    if requested == "auto":
+        return "native" if kind == "sqlite" or shutil.which("pg_dump") else "json"
+    if requested == "native" and kind == "postgresql":
+        _pg_tool("pg_dump")
+    return requested
+
+
+def default_path(folder="backups", fmt="native"):
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    suffix = ".sqlite3" if vendor() == "sqlite" else ".dump"
+    suffix = ".json.gz" if fmt == "json" else ".sqlite3" if vendor() == "sqlite" else ".dump"
     return Path(folder) / f"meshportal-{stamp}{suffix}"
 
 
@@ -104,15 +139,41 @@ def _run(args, env):
         raise BackupError(f"{Path(args[0]).name} failed: {last}")
 
 
-def backup(path):
+def _json_backup(path):
+    """Every row as gzipped JSON, read in one snapshot; the row counts of that snapshot."""
+    tmp = path.with_name(path.name + ".partial")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            rows = table_rows(cursor)  # the first read: SQLite's snapshot begins here
+        with gzip.open(tmp, "wt", encoding="utf-8") as out:
+            call_command(
+                "dumpdata",
+                *(f"--exclude={name}" for name in JSON_EXCLUDED),
+                "--natural-foreign",
+                "--indent=0",
+                stdout=out,
+                verbosity=0,
+            )
+    tmp.rename(path)
+    for label in ("django_content_type", "auth_permission", "catalog_catalogchange"):
+        rows.pop(label, None)
+    return rows
+
+
+def backup(path, fmt="auto"):
     """Write a consistent copy of the whole database to `path` (not overwritten if it exists)."""
     kind = vendor()
+    fmt = choose_format(fmt)
     path = Path(path)
     if path.exists():
         raise BackupError(f"{path} exists already: choose another name")
     path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    if kind == "sqlite":
+    if fmt == "json":
+        rows = _json_backup(path)
+    elif kind == "sqlite":
         connection.ensure_connection()
         target = sqlite3.connect(path)
         try:
@@ -125,7 +186,7 @@ def backup(path):
         _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={tmp}"], _pg_env())
         tmp.rename(path)
         rows = table_rows()  # what the server had; the dump is one snapshot of it
-    return Result(path, path.stat().st_size, time.monotonic() - started, rows)
+    return Result(path, path.stat().st_size, time.monotonic() - started, rows, fmt)
 
 
 def holds_data():
@@ -152,11 +213,15 @@ def restore(path):
             f"the database {connection.settings_dict['NAME']} holds {found}: restore only into an empty "
             "database (create a new one, or drop this one after making sure you have its backup)"
         )
+    with open(path, "rb") as f:
+        head = f.read(16)
     started = time.monotonic()
+    if head.startswith(GZIP_MAGIC):
+        _json_restore(path)
+        return Result(path, path.stat().st_size, time.monotonic() - started, table_rows(), "json")
     if kind == "sqlite":
-        with open(path, "rb") as f:
-            if f.read(16) != b"SQLite format 3\x00":
-                raise BackupError(f"{path} is not a SQLite backup (a PostgreSQL dump restores into PostgreSQL)")
+        if head != SQLITE_MAGIC:
+            raise BackupError(f"{path} is not a SQLite or JSON backup (a PostgreSQL dump restores into PostgreSQL)")
         source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             connection.ensure_connection()
@@ -165,6 +230,8 @@ def restore(path):
             source.close()
         connection.close()
     else:
+        if head == SQLITE_MAGIC:
+            raise BackupError(f"{path} is a SQLite backup: it restores into SQLite (or back up with --format json)")
         _run(
             [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction"]
             + [f"--dbname={connection.settings_dict['NAME']}", str(path)],
@@ -172,3 +239,16 @@ def restore(path):
         )
     call_command("migrate", verbosity=0, interactive=False)
     return Result(path, path.stat().st_size, time.monotonic() - started, table_rows())
+
+
+def _json_restore(path):
+    """Schema first (`migrate` makes content types and permissions), then every row in one transaction."""
+    call_command("migrate", verbosity=0, interactive=False)
+    try:
+        with tempfile.TemporaryDirectory() as folder, transaction.atomic():
+            named = Path(folder) / "backup.json.gz"  # loaddata knows the format by the name
+            named.symlink_to(path.resolve())
+            call_command("loaddata", str(named), verbosity=0)
+    except Exception as exc:  # loaddata's own errors: bad JSON, a model this schema lacks
+        message = str(exc).strip().splitlines() or [type(exc).__name__]
+        raise BackupError(f"{path} could not be loaded: {message[0]}") from exc

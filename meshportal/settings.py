@@ -153,10 +153,11 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
     # A pool of connections per process (psycopg's), so a request does not open its
     # own; Django wants CONN_MAX_AGE 0 with it. DATABASE_POOL=0 turns it off.
+    # Its maximum defaults to gunicorn's threads per worker, so no thread waits for one.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "1")),
-        "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "4")),
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE") or os.environ.get("GUNICORN_THREADS") or 8),
         "timeout": 10,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

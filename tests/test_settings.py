@@ -117,3 +117,20 @@ def test_a_checkouts_env_file_makes_commands_work_without_debug(tmp_path):
         DJANGO_ALLOWED_HOSTS="example.org",
     )
     assert result.stdout.strip().endswith("['example.org']")
+
+
+def pool_of(**env):
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('OPTIONS', {}).get('pool', {}).get('max_size'))"
+    )
+    result = run(code, DJANGO_DEBUG="1", DATABASE_URL="postgres://postgres@127.0.0.1:5432/meshportal", **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_postgresql_pool_holds_a_connection_for_each_gunicorn_thread():
+    assert pool_of() == "8"  # gunicorn.conf.py's default threads
+    assert pool_of(GUNICORN_THREADS="12") == "12"
+    assert pool_of(GUNICORN_THREADS="12", DATABASE_POOL_MAX_SIZE="5") == "5"
+    assert pool_of(DATABASE_POOL="0") == "None"

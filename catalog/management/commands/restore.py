@@ -9,7 +9,7 @@ class Command(BaseCommand):
     help = "Restore a backup into an empty database, then migrate it. Refuses a database that holds data."
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="a file written by `manage.py backup`")
+        parser.add_argument("path", help="a file written by `manage.py backup` (any of its formats)")
 
     def handle(self, *args, path, **options):
         try:
@@ -17,7 +17,4 @@ class Command(BaseCommand):
             result = backups.restore(path)
         except backups.BackupError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(
-            f"Restored in {result.seconds:.1f} s: {result.rows.get('catalog_entry', 0)} entries, "
-            f"{sum(result.rows.values())} rows in {len(result.rows)} tables."
-        )
+        self.stdout.write(result.summary("Restored"))
