@@ -43,6 +43,7 @@ FORMATS = ("auto", "native", "json")
 JSON_EXCLUDED = ("contenttypes", "auth.permission", "catalog.catalogchange")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 GZIP_MAGIC = b"\x1f\x8b"
+PG_DUMP_MAGIC = b"PGDMP"  # pg_dump's custom format
 
 
 @dataclass
@@ -232,6 +233,8 @@ def restore(path):
     else:
         if head == SQLITE_MAGIC:
             raise BackupError(f"{path} is a SQLite backup: it restores into SQLite (or back up with --format json)")
+        if not head.startswith(PG_DUMP_MAGIC):
+            raise BackupError(f"{path} is not a PostgreSQL or JSON backup written by `manage.py backup`")
         _run(
             [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction"]
             + [f"--dbname={connection.settings_dict['NAME']}", str(path)],
