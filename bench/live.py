@@ -94,7 +94,8 @@ def prepare(db, entries, args):
             pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{base_name}"')
             pg_admin(args.pg_url, f'CREATE DATABASE "{base_name}"')
             env = child_env(":memory:") | {"DATABASE_URL": base_url}
-            _run([sys.executable, "bench/synthetic.py", "--entries", str(entries)], env, stdout=sys.stderr)
+            command = [sys.executable, "bench/synthetic.py", "--entries", str(entries), "--quiet-triggers"]
+            _run(command, env, stdout=sys.stderr)
         work_name = f"{base_name}_live"
         pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{work_name}" WITH (FORCE)')
         pg_admin(args.pg_url, f'CREATE DATABASE "{work_name}" TEMPLATE "{base_name}"')
@@ -122,47 +123,8 @@ def topic_urls(url):
     return [(f"/topics/{slug}/{edition}/", count) for slug, edition, count in json.loads(out.strip().splitlines()[-1])]
 
 
-WRITER = r"""
-import json, random, secrets, sys, time
-import django
-django.setup()
-from django.db import transaction
-from catalog.models import Entry, Label, Section
-from catalog.services.staff import staff_user_create
-from catalog.services.submissions import submission_approve, submission_create
-
-every, until = float(sys.argv[1]), float(sys.argv[2])
-rng = random.Random(8)
-stamp = time.time_ns()
-moderator = staff_user_create(username=f"live-bench-{stamp}", role="moderator", password=secrets.token_urlsafe(24))
-sections = list(Section.objects.values_list("id", flat=True))
-# Labels of groups that take several (a single-choice group allows one an entry).
-labels = list(Label.objects.filter(group__single_choice=False, group__internal=False))
-top = Entry.objects.order_by("-id").values_list("id", flat=True).first()
-n = 0
-while time.time() + every < until:
-    time.sleep(every - (time.time() % every))
-    n += 1
-    started = time.time()
-    if n % 2:
-        section = Section.objects.get(pk=rng.choice(sections))
-        submission = submission_create(
-            url=f"https://live-bench.example/{time.time_ns()}", title=f"Live bench link {n}",
-            section=section, labels=rng.sample(labels, min(2, len(labels))), description="Approved by bench/live.py.")
-        submission_approve(submission=submission, moderator=moderator)
-        kind = "approve"
-    else:
-        with transaction.atomic():
-            entry = Entry.objects.get(pk=rng.randint(1, top))
-            entry.title = f"{entry.title.split(' (edited')[0]} (edited {n})"
-            entry.year = rng.randint(2012, 2026)
-            entry.github_stars = rng.randint(0, 50000)
-            entry.full_clean()
-            entry.save()
-            entry.labels.add(*rng.sample(labels, min(1, len(labels))))
-        kind = "edit"
-    print(json.dumps({"at": time.time(), "kind": kind, "ms": (time.time() - started) * 1000}), flush=True)
-"""
+# The curator (bench/writes.py), in a process of its own.
+WRITER = "import sys, django\ndjango.setup()\nfrom bench.writes import run\nrun(*map(float, sys.argv[1:3]))\n"
 
 
 class Reader(threading.Thread):

@@ -312,24 +312,28 @@ class Browser:
             if not facet.shown(self):
                 continue
             counts = selection.counts(facet, criteria.get(facet.name))
-            values = []
+            limit = EXPANDED_LIMIT if expanded == facet.name or everything else FACET_LIMIT
+            values, more = [], 0
             for key, text, count in zip(counts.keys, counts.labels, counts.counts, strict=True):
                 chosen = key in counts.selected
                 if not chosen and not count:
                     continue
                 if hasattr(facet, "visible") and not facet.visible(self, key):
                     continue
+                if counts.presorted and len(values) >= limit and not chosen:
+                    more += 1  # not shown: no object for it
+                    continue
                 values.append(FacetValue(str(key), text, count, chosen, ""))
-            if facet.sorted_by_count:
+            if facet.sorted_by_count and not counts.presorted:
                 values.sort(key=lambda v: (-v.count, v.label.casefold()))
             if not values:
                 continue
-            limit = EXPANDED_LIMIT if expanded == facet.name or everything else FACET_LIMIT
             shown = [v for i, v in enumerate(values) if i < limit or v.selected]
             # Links only for the values shown: a facet can have thousands.
             for value in shown:
                 value.toggle_url = self.toggle_url(params, facet, facet.key_of(value.value), value.selected)
-            panel = FacetPanel(facet.name, facet.label, facet.kind, shown, len(values) - len(shown), facet=facet)
+            hidden = len(values) - len(shown) + more
+            panel = FacetPanel(facet.name, facet.label, facet.kind, shown, hidden, facet=facet)
             if panel.hidden:
                 panel.more_url = url_for(self.path, self.params, more=facet.name, page=self.params.get("page"))
             elif expanded == facet.name:

@@ -39,7 +39,6 @@ from .models import (
     Section,
     TaggedEntry,
     Topic,
-    url_host,
 )
 
 logger = logging.getLogger(__name__)
@@ -104,6 +103,13 @@ class Values:
     def codes(self, keys):
         return [self.position[k] for k in keys if k in self.position]
 
+    @functools.cached_property
+    def label_rank(self):
+        """Each value's place in the order of labels (case-insensitive), for sorting by count, then label."""
+        rank = np.empty(len(self.labels), dtype=np.int64)
+        rank[sorted(range(len(self.labels)), key=lambda i: self.labels[i].casefold())] = np.arange(len(self.labels))
+        return rank
+
 
 def distinct(values):
     """The distinct values, sorted (numpy's hashing `np.unique` is slower here)."""
@@ -158,16 +164,28 @@ class Pairs:
             self.packed = np.packbits(table, axis=1)
 
     def patched(self, changed, entry_idx, codes, size):
-        """These pairs with those of the `changed` entries (sorted numbers) replaced by new ones."""
+        """These pairs with those of the `changed` entries (sorted numbers) replaced by new ones.
+
+        The pairs are sorted by entry, so the kept ones are the runs between the
+        changed entries' rows: one copy of each array, whatever the catalog's size."""
         width = len(self.values.keys) + 1
         fresh = distinct(np.asarray(entry_idx, dtype=np.int64) * width + np.asarray(codes, dtype=np.int64))
         fresh_entry, fresh_code = (fresh // width).astype(np.int32), (fresh % width).astype(np.int32)
-        starts, ends = np.searchsorted(self.entry, changed), np.searchsorted(self.entry, changed, side="right")
-        gone = np.concatenate([np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)] or [[]])
-        entry, code = np.delete(self.entry, gone.astype(np.int64)), np.delete(self.code, gone.astype(np.int64))
-        at = np.searchsorted(entry, fresh_entry)
+        changed32 = np.asarray(changed, dtype=np.int32)
+        starts = np.searchsorted(self.entry, changed32)
+        ends = np.searchsorted(self.entry, changed32, side="right")
+        cuts = np.searchsorted(fresh_entry, changed32)  # the new pairs of each changed entry start here
+        cuts_end = np.searchsorted(fresh_entry, changed32, side="right")
+        entry_parts, code_parts, kept_from = [], [], 0
+        spans = zip(starts.tolist(), ends.tolist(), cuts.tolist(), cuts_end.tolist(), strict=True)
+        for start, end, cut, cut_end in spans:
+            entry_parts += [self.entry[kept_from:start], fresh_entry[cut:cut_end]]
+            code_parts += [self.code[kept_from:start], fresh_code[cut:cut_end]]
+            kept_from = end
+        entry_parts.append(self.entry[kept_from:])
+        code_parts.append(self.code[kept_from:])
         pairs = Pairs.__new__(Pairs)
-        pairs.entry, pairs.code = np.insert(entry, at, fresh_entry), np.insert(code, at, fresh_code)
+        pairs.entry, pairs.code = np.concatenate(entry_parts), np.concatenate(code_parts)
         pairs.values, pairs.size, pairs.packed = self.values, size, None
         if self.packed is not None:
             pairs.packed = _patched_bits(self.packed, size, changed, fresh_entry, fresh_code)
@@ -185,11 +203,12 @@ class Pairs:
 
 
 class Codes:
-    """A single-valued column: one value code per entry, -1 for none."""
+    """A single-valued column: one value code per entry, -1 for none. `lookup`
+    maps the raw codes of its field (see `ValueColumn`) to value codes."""
 
-    def __init__(self, codes, values):
+    def __init__(self, codes, values, lookup=None):
         self.code = np.asarray(codes, dtype=np.int32)
-        self.values = values
+        self.values, self.lookup = values, lookup
         self.packed = None
         if len(values.keys) <= PACKED_LIMIT:
             table = np.zeros((len(values.keys), len(self.code)), dtype=bool)
@@ -197,15 +216,24 @@ class Codes:
             table[self.code[has], np.flatnonzero(has)] = True
             self.packed = np.packbits(table, axis=1)
 
-    def patched(self, changed, codes, size):
-        """This column grown to `size` entries, with new codes for the `changed` entries."""
+    def patched(self, changed, codes, size, values=None, lookup=None):
+        """This column grown to `size` entries, with new codes for the `changed`
+        entries; `values` (and `lookup`) when values were added at the end."""
         column = Codes.__new__(Codes)
         column.code = np.concatenate([self.code, np.full(size - len(self.code), -1, dtype=np.int32)])
         column.code[changed] = codes
-        column.values, column.packed = self.values, None
-        if self.packed is not None:
+        column.values = self.values if values is None else values
+        column.lookup = self.lookup if lookup is None else lookup
+        column.packed = None
+        if self.packed is not None and len(column.values.keys) <= PACKED_LIMIT:
+            packed = self.packed
+            added = len(column.values.keys) - len(packed)
+            if added:
+                packed = np.vstack([packed, np.zeros((added, packed.shape[1]), dtype=np.uint8)])
             has = codes >= 0
-            column.packed = _patched_bits(self.packed, size, changed, changed[has], codes[has])
+            column.packed = _patched_bits(packed, size, changed, changed[has], codes[has])
+        elif len(column.values.keys) <= PACKED_LIMIT:
+            column.packed = Codes(column.code, column.values).packed
         return column
 
     def mask(self, keys):
@@ -271,12 +299,136 @@ class LabelRow(NamedTuple):
     group: str
 
 
-# An entry row: (id, year, stars, rating, featured, language, url, title key, added as a number,
-# link state, published). Plain tuples: 200,000 named ones cost a second to make.
-ENTRY_COLUMNS = "id, year, github_stars, rating, featured, language, url, lower(title), {added}, link_state, published"
+@dataclass(frozen=True)
+class Field:
+    """One column of the entry row as the index holds it: a numpy array over
+    entries, `index.raw[name]`. With `word`, a text turned into a word by
+    `word(value)` and held as its code in the field's `Vocabulary` (-1: none)."""
+
+    name: str
+    sql: str  # a column of the entry table, or an expression of the row
+    dtype: object = np.int64
+    missing: object = 0  # for NULL
+    word: object = None
+
+    @property
+    def none(self):
+        """The array's value for no value."""
+        return -1 if self.word else self.missing
+
+    def expression(self, vendor):
+        return ADDED[vendor] if self.sql == "{added}" else self.sql
+
+
+ADDED = {"sqlite": "julianday(created_at)", "postgresql": "extract(epoch from created_at)::float8"}
+# The fields every index holds (the result orders read them); facets add theirs (`index_fields()`).
+YEAR = Field("year", "year", np.int32)
+STARS = Field("stars", "github_stars", np.int64, -1)
+RATING = Field("rating", "rating", np.int8)
+CORE_FIELDS = (YEAR, STARS, RATING, Field("created", "{added}", np.float64, 0.0), Field("published", "published", bool))
+
+
+class NumberColumn:
+    """A facet's column that is the field's array itself (`AtLeast`, `Flag` masks)."""
+
+    def __init__(self, field):
+        self.field = field
+
+    def build(self, index):
+        return index.raw[self.field.name]
+
+    def patched(self, index, column, changed):
+        return index.raw[self.field.name]
+
+
+class FlagColumn(NumberColumn):
+    """A yes/no field as one packed bit mask (`Flag`)."""
+
+    def build(self, index):
+        return packed_masks([index.raw[self.field.name]], index.size)
+
+    def patched(self, index, column, changed):
+        return self.build(index)  # n/8 bytes
+
+
+class ValueColumn:
+    """A facet of one value an entry, as `Codes`: the field's words (or numbers)
+    grouped by `key(word)`, each key labelled by `label()` of its commonest word;
+    keys sorted (`descending`), or the fixed `values`. Following a write, a new
+    key is added at the end (facets show values by count, years sort themselves)."""
+
+    def __init__(self, field, *, key=None, label=str, values=None, descending=False):
+        self.field, self.values, self.descending = field, values, descending
+        self.key, self.label = key or (lambda word: word), label
+
+    def _word(self, index, code):
+        return index.vocabularies[self.field.name].words[code] if self.field.word else code
+
+    def _space(self, index, raw):
+        if self.field.word:
+            return len(index.vocabularies[self.field.name].words)
+        return int(raw.max(initial=0)) + 1
+
+    def build(self, index):
+        raw = index.raw[self.field.name]
+        lookup = np.full(self._space(index, raw) + 1, -1, dtype=np.int64)  # [-1]: none
+        if self.values is not None:
+            for code in range(len(lookup) - 1):
+                lookup[code] = self.values.position.get(self.key(self._word(index, code)), -1)
+            return Codes(lookup[raw], self.values, lookup)
+        has = index.alive & (raw != self.field.none)
+        used = np.bincount(raw[has], minlength=len(lookup) - 1)
+        words = {}
+        for code in np.flatnonzero(used).tolist():
+            word = self._word(index, code)
+            words.setdefault(self.key(word), []).append((int(used[code]), word, code))
+        keys = sorted(words, reverse=self.descending)
+        for i, key in enumerate(keys):
+            lookup[[code for _, _, code in words[key]]] = i
+        return Codes(lookup[raw], Values(keys, [self.label(max(words[key])[1]) for key in keys]), lookup)
+
+    def patched(self, index, column, changed):
+        """The column with the changed entries' codes; None when a new word
+        spells a key already known (its label may change: build it again)."""
+        raw = index.raw[self.field.name][changed]
+        lookup, values = column.lookup, column.values
+        unknown = (raw != self.field.none) & ((raw >= len(lookup) - 1) | (lookup[np.minimum(raw, len(lookup) - 1)] < 0))
+        if np.any(unknown):
+            space = max(self._space(index, raw), len(lookup) - 1)
+            lookup = np.concatenate([lookup[:-1], np.full(space + 2 - len(lookup), -1, dtype=np.int64)])
+        if np.any(unknown) and self.values is None:
+            keys, labels = list(values.keys), list(values.labels)
+            known = dict(values.position)
+            for code in sorted(set(raw[unknown].tolist())):
+                word = self._word(index, code)
+                key = self.key(word)
+                if key in values.position:
+                    return None
+                if key not in known:
+                    known[key] = len(keys)
+                    keys.append(key)
+                    labels.append(self.label(word))
+                lookup[code] = known[key]
+            values = Values(keys, labels)
+        elif np.any(unknown):
+            for code in sorted(set(raw[unknown].tolist())):
+                lookup[code] = self.values.position.get(self.key(self._word(index, code)), -1)
+        codes = lookup[raw].astype(np.int32)
+        return column.patched(changed, codes, index.size, values, lookup)
+
+
+def index_fields():
+    """The entry fields the index reads: its own, then the registry's facets'."""
+    from .facets import index_columns  # the registry imports this module
+
+    fields = {field.name: field for field in CORE_FIELDS}
+    for spec in index_columns().values():
+        fields.setdefault(spec.field.name, spec.field)
+    return list(fields.values())
+
+
 # The link-status facet's values (catalog.linkhealth): every state, in their order.
 LINK_STATES = Values([key for key, _ in LinkState.choices], [label for _, label in LinkState.choices])
-ADDED = {"sqlite": "julianday(created_at)", "postgresql": "extract(epoch from created_at)::float8"}
 CHANGES = "catalog_catalogchange"
 # More changed entries than this since an index was built: build it again instead.
 MAX_CHANGES = 5_000
@@ -352,7 +504,9 @@ def _entry_rows():
 
 
 def _entry_columns():
-    return ENTRY_COLUMNS.format(added=ADDED[connection.vendor])
+    """An entry row: id, its title's sort key, then each of `index_fields()`. Plain
+    tuples: 200,000 named ones cost a second to make."""
+    return ", ".join(["id", "lower(title)", *(field.expression(connection.vendor) for field in index_fields())])
 
 
 def _in_chunks(sql, ids):
@@ -501,15 +655,9 @@ class FacetIndex:
         self.ids = np.array([r[0] for r in entries], dtype=np.int64)
         self.size = len(self.ids)
         self.alive = np.ones(self.size, dtype=bool)
-        self.year = np.zeros(self.size, dtype=np.int32)
-        self.stars = np.full(self.size, -1, dtype=np.int64)
-        self.rating = np.zeros(self.size, dtype=np.int8)
-        self.featured = np.zeros(self.size, dtype=bool)
-        self.created = np.zeros(self.size, dtype=np.float64)
-        self.link = np.full(self.size, -1, dtype=np.int64)
-        self.published = np.ones(self.size, dtype=bool)  # unpublished entries are in no list
-        self.language, self.host = np.full(self.size, -1, np.int32), np.full(self.size, -1, np.int32)
-        self.languages, self.hosts = Vocabulary(), Vocabulary()
+        self.fields = index_fields()
+        self.raw = {f.name: np.full(self.size, f.none, dtype=np.int32 if f.word else f.dtype) for f in self.fields}
+        self.vocabularies = {f.name: Vocabulary() for f in self.fields if f.word}
         self.title_key = [""] * self.size
         self._set_rows(np.arange(self.size), entries)
         # Title order: entry numbers by (title, id); a stable sort keeps id order among equal titles.
@@ -536,10 +684,11 @@ class FacetIndex:
         return cls(version, seq, tree_rows, entries, placements, labels)
 
     def __getattr__(self, name):
-        # index.label, index.topic, ...: a column by name.
-        columns = self.__dict__.get("columns", {})
-        if name in columns:
-            return columns[name]
+        # index.year, index.published, ...: a field's array; index.label, index.topic, ...: a column.
+        for part in ("raw", "columns"):
+            found = self.__dict__.get(part, {})
+            if name in found:
+                return found[name]
         raise AttributeError(name)
 
     @property
@@ -555,69 +704,33 @@ class FacetIndex:
     def _set_rows(self, at, rows):
         if not len(rows):
             return
-        _, year, stars, rating, featured, language, url, title, added, link, published = zip(*rows, strict=True)
-        self.year[at] = [y or 0 for y in year]
-        self.stars[at] = [-1 if s is None else s for s in stars]
-        self.rating[at] = [r or 0 for r in rating]
-        self.featured[at] = featured
-        self.created[at] = added
-        self.link[at] = [LINK_STATES.position.get(state, -1) for state in link]
-        self.published[at] = [bool(p) for p in published]
-        self.language[at] = [self.languages(word) for word in language]
-        self.host[at] = [self.hosts(url_host(u)) for u in url]
+        _, title, *values = zip(*rows, strict=True)
+        for spec, column in zip(self.fields, values, strict=True):
+            if spec.word:
+                code = self.vocabularies[spec.name]
+                self.raw[spec.name][at] = [code(spec.word(v)) if v else -1 for v in column]
+            else:
+                self.raw[spec.name][at] = [spec.missing if v is None else v for v in column]
         for position, key in zip(at.tolist(), title, strict=True):
             self.title_key[position] = key or ""
 
     def _derive_entry_columns(self):
-        alive = self.alive
-        # Language: one key per lowercased spelling, labelled by the most frequent spelling.
-        used = np.bincount(self.language[alive & (self.language >= 0)], minlength=len(self.languages.words))
-        spellings = {}
-        for code in np.flatnonzero(used).tolist():
-            word = self.languages.words[code]
-            spellings.setdefault(word.lower(), []).append((int(used[code]), word, code))
-        keys = sorted(spellings)
-        lookup = np.full(len(self.languages.words) + 1, -1, dtype=np.int64)  # [-1] is "none"
-        for i, key in enumerate(keys):
-            for _, _, code in spellings[key]:
-                lookup[code] = i
-        labels = [max(spellings[k])[1] for k in keys]
-        self.lookups = {"language": lookup}
-        self.columns["language"] = Codes(lookup[self.language], Values(keys, labels))
-        used = np.bincount(self.host[alive & (self.host >= 0)], minlength=len(self.hosts.words))
-        sites = sorted(self.hosts.words[c] for c in np.flatnonzero(used).tolist())
-        lookup = np.full(len(self.hosts.words) + 1, -1, dtype=np.int64)
-        lookup[[self.hosts.code[s] for s in sites]] = np.arange(len(sites))
-        self.lookups["site"] = lookup
-        self.columns["site"] = Codes(lookup[self.host], Values(sites, sites))
-        years = distinct(self.year[alive & (self.year > 0)])[::-1].tolist()
-        lookup = np.full(max(years, default=0) + 2, -1, dtype=np.int64)
-        lookup[years] = np.arange(len(years))
-        self.lookups["year"] = lookup
-        self.columns["year"] = Codes(
-            lookup[np.where(self.year > 0, self.year, -1)], Values(years, [str(y) for y in years])
-        )
-        self.columns["featured"] = packed_masks([self.featured], self.size)
-        self.columns["link"] = Codes(self.link, LINK_STATES)
+        from .facets import index_columns
+
+        for name, spec in index_columns().items():
+            self.columns[name] = spec.build(self)
 
     def _patch_entry_columns(self, changed):
-        """New codes for the changed entries, when each has a value the columns
-        know; else derive the columns again (False). A value that no entry has
-        any more stays listed, at count 0, until the next full build."""
-        raw = {"language": self.language[changed], "site": self.host[changed], "year": self.year[changed]}
-        raw["year"] = np.where(raw["year"] > 0, raw["year"], -1)
-        codes = {}
-        for name, values in raw.items():
-            lookup = self.lookups[name]
-            if len(values) and values.max() >= len(lookup) - 1:
+        """The columns of entry fields with the changed entries' new values;
+        False when one must be derived again (see `ValueColumn.patched`)."""
+        from .facets import index_columns
+
+        columns = {}
+        for name, spec in index_columns().items():
+            columns[name] = spec.patched(self, self.columns[name], changed)
+            if columns[name] is None:
                 return False
-            codes[name] = lookup[values]
-            if np.any((values >= 0) & (codes[name] < 0)):
-                return False
-        for name, new in codes.items():
-            self.columns[name] = self.columns[name].patched(changed, new, self.size)
-        self.columns["featured"] = packed_masks([self.featured], self.size)
-        self.columns["link"] = Codes(self.link, LINK_STATES)
+        self.columns.update(columns)
         return True
 
     def _derive_placed_columns(self):
@@ -658,11 +771,8 @@ class FacetIndex:
             return np.concatenate([array, np.full(grow, fill, dtype=array.dtype)])
 
         index.alive = grown(self.alive, False)
-        index.year, index.stars, index.rating = grown(self.year, 0), grown(self.stars, -1), grown(self.rating, 0)
-        index.featured, index.created = grown(self.featured, False), grown(self.created, 0)
-        index.link, index.published = grown(self.link, -1), grown(self.published, False)
-        index.language, index.host = grown(self.language, -1), grown(self.host, -1)
-        index.languages, index.hosts = self.languages.copy(), self.hosts.copy()
+        index.raw = {field.name: grown(self.raw[field.name], field.none) for field in self.fields}
+        index.vocabularies = {name: words.copy() for name, words in self.vocabularies.items()}
         index.title_key = self.title_key + [""] * grow
         index.title_sorted, index.title_rank = list(self.title_sorted), grown(self.title_rank, 0)
 

@@ -4,9 +4,10 @@ Each facet knows its URL parameters and their SQL twin (the FilterSet's
 filters, the reference the counts are tested against), its criterion, its
 mask over the index, its counts and its toggle links. The FilterSet, the
 browse page's panels and chips, and the JSON all read `registry(index)`.
-Adding a facet is one entry in `_registry()` plus its index column (a part
-derived in `facet_index.FacetIndex`: `_derive_entry_columns()`, or
-`TreeCodes.placement_pairs()` for what placements give).
+Adding a facet is one entry in `_registry()`: a facet over a field of the
+entry names it there (`column=ValueColumn(Field(...))`, `AtLeast(field=...)`,
+`Flag(field=...)`) and the index reads, builds and follows that column
+(docs/howto.md, "Add a facet"); placements and labels give the others.
 
 Semantics (ENGINEERING.md §2): values of one facet combine with OR, facets
 combine with AND, and each facet's counts apply every active filter but its
@@ -19,7 +20,19 @@ import django_filters
 import numpy as np
 
 from . import tree
-from .facet_index import STAR_BUCKETS, Values, popcounts
+from .facet_index import (
+    LINK_STATES,
+    RATING,
+    STAR_BUCKETS,
+    STARS,
+    YEAR,
+    Field,
+    FlagColumn,
+    NumberColumn,
+    ValueColumn,
+    Values,
+    popcounts,
+)
 from .filters import (
     RESERVED,
     KeyChoiceFilter,
@@ -32,7 +45,7 @@ from .filters import (
     sql_section,
     sql_site,
 )
-from .models import LinkState
+from .models import LinkState, url_host
 
 # --- the registry: one small class per kind of facet ----------------------------------------
 
@@ -45,6 +58,7 @@ class Counts:
     labels: list
     counts: list
     selected: set
+    presorted: bool = False  # only values counted or selected, already by count then label
 
 
 class Facet:
@@ -54,6 +68,11 @@ class Facet:
     kind = "values"
     on_site_only = False  # not offered on topic pages (their scope fixes it)
     sorted_by_count = False
+    # How the facet index holds this facet's data, when it comes from a field of the entry
+    # (`facet_index.ValueColumn`, `NumberColumn`, `FlagColumn`): the index reads the field
+    # and builds `index.columns[name]` from it. None: a column the index derives itself
+    # (placements, labels).
+    index_column = None
 
     def __init__(self, name, label):
         self.name, self.label = name, label
@@ -99,9 +118,9 @@ class ValueList(Facet):
 
     sorted_by_count = True
 
-    def __init__(self, name, label, *, sql, on_site_only=False):
+    def __init__(self, name, label, *, sql, on_site_only=False, column=None):
         super().__init__(name, label)
-        self.sql, self.on_site_only = sql, on_site_only
+        self.sql, self.on_site_only, self.index_column = sql, on_site_only, column
 
     def filters(self, index):
         return {self.name: KeyChoiceFilter(method=self.sql, label=self.label, keys=self.column(index).values.position)}
@@ -114,11 +133,18 @@ class ValueList(Facet):
         counts = column.counts(base, packed_base)
         wanted = self.wanted(selection.index, column)
         values = column.values
+        selected = set(selected or ())
+        if self.sorted_by_count:
+            # Thousands of values (sites): order them in numpy, keep those counted or selected.
+            wanted = np.asarray(wanted, dtype=np.int64)
+            keep = wanted[(counts[wanted] > 0) | np.isin(wanted, values.codes(selected))]
+            wanted = keep[np.lexsort((values.label_rank[keep], -counts[keep]))].tolist()
         return Counts(
             [values.keys[i] for i in wanted],
             [values.labels[i] for i in wanted],
             [int(counts[i]) for i in wanted],
-            set(selected or ()),
+            selected,
+            presorted=self.sorted_by_count,
         )
 
     def wanted(self, index, column):
@@ -223,6 +249,7 @@ class YearRange(Facet):
 
     kind = "year"
     params = ("year_min", "year_max")
+    index_column = ValueColumn(YEAR, descending=True)
 
     def filters(self, index):
         bounds = {"field_name": "year", "min_value": 1900, "max_value": 2100}
@@ -248,10 +275,12 @@ class YearRange(Facet):
         return mask
 
     def counts(self, selection, base, packed_base, selected):
-        column = selection.index.columns["year"]
+        column = selection.index.columns[self.name]
         per_year = column.counts(base, packed_base)
-        keys = [y for y, n in zip(column.values.keys, per_year, strict=True) if n]
-        labels, numbers = [str(y) for y in keys], [int(n) for n in per_year if n]
+        # Newest first (a year added since the index was built comes last in its values).
+        found = sorted(((y, int(n)) for y, n in zip(column.values.keys, per_year, strict=True) if n), reverse=True)
+        keys, numbers = [y for y, _ in found], [n for _, n in found]
+        labels = [str(y) for y in keys]
         low, high = selected or (None, None)
         chosen = set()
         if low is not None and low == high:
@@ -279,11 +308,12 @@ class YearRange(Facet):
 class AtLeast(Facet):
     """A threshold ("4 stars and up"): one parameter `<name>_min`."""
 
-    def __init__(self, name, label, *, field_name, column, thresholds, value_label, min_value, max_value, what):
+    def __init__(self, name, label, *, field, thresholds, value_label, min_value, max_value, what):
         super().__init__(name, label)
         self.what = what  # "a number of stars": what a valid value is, for error messages
         self.kind = name
-        self.field_name, self.attribute, self.thresholds = field_name, column, thresholds
+        self.index_column = NumberColumn(field)  # the number of each entry (the field's missing value for none)
+        self.field_name, self.thresholds = field.sql, thresholds
         self.value_label, self.min_value, self.max_value = value_label, min_value, max_value
 
     @property
@@ -307,10 +337,10 @@ class AtLeast(Facet):
         return None if value is None else int(value)
 
     def mask(self, index, value):
-        return getattr(index, self.attribute) >= value
+        return index.columns[self.name] >= value
 
     def counts(self, selection, base, packed_base, selected):
-        values = getattr(selection.index, self.attribute)
+        values = selection.index.columns[self.name]
         thresholds = list(self.thresholds)
         counts = [int(np.count_nonzero(base & (values >= t))) for t in thresholds]
         if selected is not None and selected not in thresholds:
@@ -334,9 +364,10 @@ class Flag(Facet):
 
     kind = "featured"
 
-    def __init__(self, name, label, *, value_label):
+    def __init__(self, name, label, *, value_label, field=None):
         super().__init__(name, label)
         self.value_label = value_label
+        self.index_column = FlagColumn(field or Field(name, name, bool))
 
     def filters(self, index):
         return {
@@ -349,7 +380,7 @@ class Flag(Facet):
         return True if cleaned.get(self.name) else None
 
     def mask(self, index, value):
-        return getattr(index, self.name).copy()
+        return index.raw[self.index_column.field.name].copy()
 
     def counts(self, selection, base, packed_base, selected):
         count = int(popcounts(selection.index.columns[self.name], packed_base)[0])
@@ -374,7 +405,8 @@ class LinkStatus(ValueList):
     sorted_by_count = False  # state order
 
     def __init__(self, name, label):
-        super().__init__(name, label, sql=sql_link_state)
+        column = ValueColumn(Field("link", "link_state", word=str), values=LINK_STATES)
+        super().__init__(name, label, sql=sql_link_state, column=column)
 
     def criterion(self, cleaned):
         return cleaned.get(self.name) or DefaultStates(k for k in LinkState.values if k != LinkState.DEAD)
@@ -403,13 +435,13 @@ def _registry():
         ValueList("topic", "Topic", sql=sql_placed, on_site_only=True),
         SectionTree("section", "Section", sql=sql_section),
         LABEL_GROUPS,
-        ValueList("language", "Language", sql=sql_language),
+        # One key per lowercased spelling, labelled by its commonest spelling.
+        ValueList("language", "Language", sql=sql_language, column=ValueColumn(LANGUAGE, key=str.lower)),
         YearRange("year", "Year"),
         AtLeast(
             "stars",
             "GitHub stars",
-            field_name="github_stars",
-            column="stars",
+            field=STARS,
             thresholds=STAR_BUCKETS,
             value_label=lambda t: f"{t:,}+",
             min_value=0,
@@ -419,8 +451,7 @@ def _registry():
         AtLeast(
             "rating",
             "Rating",
-            field_name="rating",
-            column="rating",
+            field=RATING,
             thresholds=(5, 4, 3, 2, 1),
             value_label=lambda n: "★" * n + " & up" if n < 5 else "★★★★★",
             min_value=1,
@@ -428,13 +459,25 @@ def _registry():
             what="a rating from 1 to 5",
         ),
         Flag("featured", "Featured", value_label="Featured 🌟"),
-        ValueList("site", "Source site", sql=sql_site),
+        ValueList("site", "Source site", sql=sql_site, column=ValueColumn(Field("host", "url", word=url_host))),
         LinkStatus("link", "Link status"),
     ]
 
 
+LANGUAGE = Field("language", "language", word=str)
 LABEL_GROUPS = "label groups"  # where in the order the index's label groups go
 _registry_cache = []
+
+
+def index_columns():
+    """{facet name: how the index holds its column} for the facets over entry fields."""
+    if not _registry_cache:
+        _registry_cache.extend(_registry())
+    return {
+        facet.name: facet.index_column
+        for facet in _registry_cache
+        if facet is not LABEL_GROUPS and facet.index_column is not None
+    }
 
 
 def registry(index):
