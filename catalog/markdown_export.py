@@ -1,8 +1,10 @@
 """Write topic pages back out as awesome-list markdown that `markdown_import` reads.
 
 Sections become headings (`##` for the top, down to `######`; deeper ones
-become link-less list items holding their entries), entries keep their order
-in the section, and each entry line carries all its metadata:
+become link-less list items holding their entries), each followed by its
+prose as it was written; entries keep their order in the section, listings
+nested under a listing are indented below it with its note, and each entry
+line carries all its metadata and the page's ==highlight==:
 
     - [Title 🌟](https://url) (2023) ⭐ 2,800 · 💻 Go · ★★★★☆ [GUIDE] — Description
 
@@ -38,12 +40,25 @@ def label_marker(name):
     return marker if LABEL_MARKER.fullmatch(marker) else f"<span class='md-tag'>[{escape(name)}]</span>"
 
 
-def entry_line(entry, title=None, description=None):
+def marked(text, highlight):
+    """Escaped `text` with its highlighted words between == marks, as the page wrote them."""
+    text = escape(text)
+    if highlight:
+        for part in highlight.split(" … "):
+            part = escape(part)
+            if part and part in text:
+                text = text.replace(part, f"=={part}==", 1)
+    return text
+
+
+def entry_line(entry, title=None, description=None, highlight=""):
     """One list item with the entry's link, metadata, labels and description;
-    `title` and `description` are a listing's own words (None: the entry's)."""
+    `title` and `description` are a listing's own words (None: the entry's),
+    `highlight` its ==marked== words."""
     title = entry.title if title is None else title
     description = entry.description if description is None else description
-    title = escape(title) + (" 🌟" if entry.featured else "")
+    in_title = highlight and all(escape(part) in escape(title) for part in highlight.split(" … "))
+    title = marked(title, highlight if in_title else "") + (" 🌟" if entry.featured else "")
     parts = [f"[{title}]({link_target(entry.url)})"]
     if entry.year:
         parts.append(f"({entry.year})")
@@ -58,13 +73,34 @@ def entry_line(entry, title=None, description=None):
         parts.append(" · ".join(metadata))
     parts.extend(label_marker(item.tag.name) for item in entry.tagged_items.all())
     if description:
-        parts.append("— " + escape(description))
+        parts.append("— " + marked(description, "" if in_title else highlight))
     return "- " + " ".join(parts)
 
 
 def listing_line(placement):
     """The entry line of one listing, in the page's own words."""
-    return entry_line(placement.entry, placement.title, placement.description)
+    return entry_line(placement.entry, placement.title, placement.description, placement.highlight)
+
+
+INDENT = "    "
+
+
+def listing_lines(placements, indent=""):
+    """The lines of a section's listings: each followed by its note and, indented below
+    it, the listings nested under it, as the page nests them."""
+    present = {p.pk for p in placements}
+    children = tree.children_of(placements, parent=lambda p: p.parent_id if p.parent_id in present else None)
+    lines = []
+    for depth, placement in tree.depth_first(children):
+        here = indent + INDENT * (depth - 1)
+        lines.append(here + listing_line(placement))
+        if placement.note.strip():
+            lines.extend((here + INDENT + line) if line.strip() else "" for line in placement.note.split("\n"))
+    return lines
+
+
+def prose_lines(section):
+    return [*section.prose.strip("\n").split("\n"), ""] if section.prose.strip() else []
 
 
 def export_topic(topic):
@@ -87,7 +123,8 @@ def export_topic(topic):
     def write(section, depth):
         if depth <= MAX_HEADING_DEPTH:
             lines.extend([f"{'#' * (depth + 1)} {escape(section.title)}", ""])
-            lines.extend(listing_line(p) for p in entries.get(section.pk, []))
+            lines.extend(prose_lines(section))
+            lines.extend(listing_lines(entries.get(section.pk, [])))
             if section.pk in entries:
                 lines.append("")
             for child in children.get(section.pk, []):
@@ -98,7 +135,7 @@ def export_topic(topic):
     def write_as_item(section, indent):
         # Deeper than h6: a list item without a link, holding its entries and subsections.
         lines.append(f"{indent}- {escape(section.title)}")
-        lines.extend(f"{indent}    {listing_line(p)}" for p in entries.get(section.pk, []))
+        lines.extend(listing_lines(entries.get(section.pk, []), indent + INDENT))
         for child in children.get(section.pk, []):
             write_as_item(child, indent + "    ")
         if not indent:

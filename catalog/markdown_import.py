@@ -21,6 +21,7 @@ a featured entry; `[UPPER-CASE]` markers, bare or inside
 """
 
 import re
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -81,6 +82,13 @@ class ParsedEntry:
     github_stars: int | None = None
     language: str = ""
     rating: int | None = None
+    # The URL of the listing this one is nested under (in the same section), or None at the top.
+    parent: str | None = None
+    highlight: str = ""  # the ==marked== words of the item
+    note: str = ""  # markdown of the link-less items nested under this one
+    # Found in prose (a paragraph, heading, admonition, quote or note) rather than as a list item:
+    # listed after the section's items, as an export writes the prose before them.
+    from_prose: bool = False
 
 
 @dataclass
@@ -89,6 +97,13 @@ class ParsedSection:
     line: int
     entries: list = field(default_factory=list)
     children: list = field(default_factory=list)
+    # Markdown blocks of the section that are not link lists: intro text, admonitions,
+    # tables, code, images, raw HTML, link-less items; in page order.
+    prose: list = field(default_factory=list)
+
+    @property
+    def prose_text(self):
+        return "\n\n".join(self.prose)
 
 
 @dataclass
@@ -101,6 +116,8 @@ class ParsedPage:
     skipped: Counter = field(default_factory=Counter)
     # (reason, line) of each skipped item, for the detailed report.
     skipped_lines: list = field(default_factory=list)
+    # Blocks kept as prose or notes, counted by kind.
+    kept: Counter = field(default_factory=Counter)
 
     def walk(self):
         """Yield (path of titles, position among siblings, section) depth first, in page order."""
@@ -118,10 +135,24 @@ class ParsedPage:
         return sum(len(section.entries) for _, _, section in self.walk())
 
 
+# A link target that markdown-it would mangle (a host cut off with "…" became "t.xn--rvg"):
+# it is reported as an invalid URL, never stored.
+INVALID_TARGET = "invalid-url:"
+HOST = re.compile(r"^[a-z][a-z0-9+.-]*://([^/?#]*)", re.I)
+
+
+def _host_is_readable(url):
+    match = HOST.match(url)
+    host = match.group(1).rpartition("@")[2].rsplit(":", 1)[0] if match else ""
+    return all(ch.isalnum() or ch in ".-_[]:" for ch in host)
+
+
 def _markdown():
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
     # Let every link through: the importer judges URLs itself and counts what it skips.
     md.validateLink = lambda url: True
+    normalize = md.normalizeLink
+    md.normalizeLink = lambda url: normalize(url) if _host_is_readable(url) else INVALID_TARGET + url
     return md
 
 
@@ -156,7 +187,7 @@ def parse_page(text, *, path, nav_title=None):
     text, front_title = split_front_matter(text, path=path)
     nodes = SyntaxTreeNode(MARKDOWN.parse(text)).children
     first_heading = next((node for node in nodes if node.type == "heading"), None)
-    builder = _PageBuilder(path)
+    builder = _PageBuilder(path, text.splitlines())
     if first_heading is None or first_heading.tag != "h1":
         title = front_title or nav_title
         if not title:
@@ -277,14 +308,12 @@ def parse_metadata(tail):
     return result
 
 
-def link_problem(href, link_node):
-    """Why a link cannot be an entry (a skip reason), or None when it can."""
-    images = [n for n in link_node.children if n.type == "image"]
-    if images:
-        src = images[0].attrs.get("src", "")
-        return "badge" if any(hint in (src + href).lower() for hint in BADGE_HINTS) else "image"
+def link_problem(href, link_node=None):
+    """Why a link target cannot be an entry (a skip reason), or None when it can."""
     if href.startswith("#"):
         return "table of contents"
+    if href.startswith(INVALID_TARGET):
+        return "invalid URL"
     try:
         scheme = urlsplit(href).scheme.lower()
     except ValueError:
@@ -300,6 +329,10 @@ def link_problem(href, link_node):
     except ValidationError:
         return "invalid URL"
     return None
+
+
+def is_image_link(link_node):
+    return any(n.type == "image" for n in link_node.children)
 
 
 def link_problem_of_url(href):
@@ -354,11 +387,18 @@ class _EmbedParser(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.videos, self.tweets = [], []  # [(url, title)], [(url, text, author, date)]
+        self.anchors = []  # [(url, text)] of <a href> outside embedded tweets
+        self._anchor = None
         self._tweet = None  # {"text": [], "tail": [], "status": None, "in_p": bool, "date": []}
         self._in_status = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if tag == "a" and self._tweet is None and (attrs.get("href") or "").lower().startswith(("http://", "https://")):
+            self._anchor = [attrs["href"].strip(), []]
+            self.anchors.append(self._anchor)
+        elif tag == "img" and self._anchor is not None:
+            self._anchor[1].append(attrs.get("alt") or "")
         if tag == "iframe":
             match = re.match(
                 r"^(?:https?:)?//(?:www\.)?youtube(?:-nocookie)?\.com/embed/([\w-]{6,})", attrs.get("src") or ""
@@ -384,6 +424,8 @@ class _EmbedParser(HTMLParser):
             self._in_status = True
 
     def handle_endtag(self, tag):
+        if tag == "a":
+            self._anchor = None
         if self._tweet is None:
             return
         if tag == "p":
@@ -399,6 +441,8 @@ class _EmbedParser(HTMLParser):
                 )
 
     def handle_data(self, data):
+        if self._anchor is not None:
+            self._anchor[1].append(data)
         if self._tweet is None:
             return
         if self._in_status:
@@ -420,9 +464,10 @@ def embedded_entries(html, line):
     for url, text, author, date in parser.tweets:
         year = re.search(r"\b(19|20)\d\d\b", date)
         found.append((url, f"{author}: {text}" if author else text, TWEET_LABEL, int(year.group(0)) if year else None))
+    found += [(MARKDOWN.normalizeLink(url), " ".join(words), None, None) for url, words in parser.anchors]
     entries = []
     for url, text, kind, year in found:
-        labels = [kind]
+        labels = [kind] if kind else []
         title, featured = link_text(take_labels(text, labels))
         entries.append(
             ParsedEntry(url=url, title=title or url, line=line, featured=featured, labels=tuple(labels), year=year)
@@ -438,16 +483,92 @@ def link_text(text):
     return clip(clean_text(text), MAX_TITLE), featured
 
 
-def entry_from_link(link, inline, line):
+def star_rating(text):
+    """V1 rates a link with repeated 🌟 in its text: 🌟🌟🌟 is a rating of 3 (one 🌟 only features it)."""
+    count = sum(text.count(mark) for mark in FEATURED_MARKS)
+    return min(count, 5) if count >= 2 else None
+
+
+def highlights(text):
+    """The ==marked== words of a text, joined."""
+    parts = []
+    for found in MARK_HIGHLIGHT.findall(text):
+        for mark in (*FEATURED_MARKS, "\ufe0f"):
+            found = found.replace(mark, " ")
+        if found.strip():
+            parts.append(" ".join(found.split()))
+    return " … ".join(parts)
+
+
+def entry_from_link(link, inline, line, *, parent=None):
+    labels = []
+    raw_title = flatten(link.children, labels)
+    title, featured = link_text(take_labels(raw_title, labels))
+    raw_tail = flatten(following_siblings(inline, link), labels)
+    tail = take_labels(raw_tail, labels)
+    metadata = parse_metadata(tail)
+    if metadata.get("rating") is None and (rating := star_rating(raw_title)):
+        metadata["rating"] = rating
+    href = link.attrs["href"]
+    title = title or image_text(link) or clip(href, MAX_TITLE)
+    return ParsedEntry(
+        url=href,
+        title=title,
+        line=line,
+        featured=featured,
+        labels=tuple(dict.fromkeys(labels)),
+        parent=parent,
+        highlight=clip(highlights(f"{raw_title} {raw_tail}"), MAX_HIGHLIGHT),
+        **metadata,
+    )
+
+
+def image_text(link):
+    """The alt text of the images a link wraps (a badge's or a logo's), as its title."""
+    alts = [" ".join(node.content.split()) for node in link.children if node.type == "image"]
+    return clip(clean_text(" ".join(alt for alt in alts if alt)), MAX_TITLE)
+
+
+def other_link_entry(link, line, parent):
+    """An entry for a further link of an item or a link in prose: its own words only."""
     labels = []
     title, featured = link_text(take_labels(flatten(link.children, labels), labels))
-    tail = take_labels(flatten(following_siblings(inline, link), labels), labels)
-    metadata = parse_metadata(tail)
     href = link.attrs["href"]
-    title = title or clip(href, MAX_TITLE)
     return ParsedEntry(
-        url=href, title=title, line=line, featured=featured, labels=tuple(dict.fromkeys(labels)), **metadata
+        url=href,
+        title=title or image_text(link) or clip(href, MAX_TITLE),
+        line=line,
+        featured=featured,
+        labels=tuple(dict.fromkeys(labels)),
+        parent=parent,
     )
+
+
+# A URL written out in text (no link syntax); trailing punctuation is the sentence's.
+BARE_URL = re.compile(r"https?://[^\s<>\"'`\[\]{}|\\^]+", re.I)
+TRAILING = ".,;:!?*_~)'\""
+
+
+def bare_urls(text):
+    for match in BARE_URL.finditer(text):
+        url = match.group(0)
+        while url and url[-1] in TRAILING and not (url[-1] == ")" and url.count("(") >= url.count(")")):
+            url = url[:-1]
+        yield MARKDOWN.normalizeLink(url)
+
+
+def text_nodes(inline):
+    """The text nodes of an inline node outside links, in order."""
+    stack = list(reversed(inline.children))
+    while stack:
+        node = stack.pop()
+        if node.type == "text":
+            yield node
+        elif node.type not in ("link", "image"):
+            stack.extend(reversed(node.children))
+
+
+MAX_HIGHLIGHT = 500
 
 
 def block_line(node):
@@ -455,16 +576,39 @@ def block_line(node):
 
 
 class _PageBuilder:
-    """Walks the block tree once, keeping the sections open at the current point."""
+    """Walks the block tree once, keeping the sections open at the current point.
 
-    def __init__(self, path):
+    Every link of the page becomes an entry of the section it stands in: the
+    first link of a list item (its words, metadata and labels), the item's
+    further links, links around images and badges, URLs written out in text,
+    links in prose, tables, headings and raw HTML (those nested under a
+    listing as its children). What is not a link list is kept as the
+    section's prose (markdown), and the link-less items nested under a
+    listing as its note.
+    """
+
+    def __init__(self, path, lines):
         self.path = path
+        self.lines = lines  # the source, to keep prose as it was written
+        self.offset = 0  # line offset of the text being visited (an admonition's body)
         self.page = None
         # Sections open at the current point, outermost first: [(depth, section, from_heading)].
         # Bold lines and link-less list items open sections one level below.
         self.open = []
         self.loose = None  # entries outside any section go to a section named after the page
         self.skipped_before_title = []
+        self.parent = None  # the listing whose nested items are being visited
+        self.in_prose = 0  # > 0 inside a block already kept as prose: only its links are taken
+
+    def line(self, node):
+        return block_line(node) + self.offset if node.map else 0
+
+    def source(self, node):
+        """The markdown a block was written as (dedented), for prose and notes."""
+        if not node.map or self.offset:
+            return None
+        start, end = node.map
+        return textwrap.dedent("\n".join(self.lines[start:end])).strip("\n")
 
     # -- sections ------------------------------------------------------------
 
@@ -499,70 +643,169 @@ class _PageBuilder:
             self.page.skipped[reason] += 1
             self.page.skipped_lines.append((reason, line))
 
+    def keep_prose(self, node, what):
+        """Keep a block as prose: the note of the listing it is nested under, or its section's."""
+        if self.in_prose or self.page is None:
+            return
+        text = self.source(node)
+        if not text:
+            return
+        self.page.kept[what] += 1
+        if self.parent is not None:
+            self.parent.note = f"{self.parent.note}\n{text}" if self.parent.note else text
+        else:
+            self.current_section(self.line(node)).prose.append(text)
+
+    # -- entries -------------------------------------------------------------
+
+    def add(self, entry):
+        if self.page is None:
+            self.skip("before the title", entry.line)
+            return None
+        problem = link_problem(entry.url)
+        if problem:
+            self.skip(problem, entry.line)
+            return None
+        entry.from_prose = self.in_prose > 0
+        self.current_section(entry.line).entries.append(entry)
+        return entry
+
+    def add_prose_links(self, inline, line, *, parent):
+        self.in_prose += 1
+        try:
+            self.add_links(inline, line, parent=parent)
+        finally:
+            self.in_prose -= 1
+
+    def add_links(self, inline, line, *, parent, skip_link=None):
+        """Every link of an inline node but `skip_link`, and the URLs written out in its text."""
+        for link in links(inline):
+            if link is not skip_link:
+                self.add(other_link_entry(link, line, parent))
+        for node in text_nodes(inline):
+            for url in bare_urls(node.content):
+                self.add(ParsedEntry(url=url, title=clip(url, MAX_TITLE), line=line, parent=parent))
+
+    def parent_url(self):
+        return self.parent.url if self.parent is not None else None
+
     # -- blocks --------------------------------------------------------------
 
     def visit_blocks(self, nodes):
-        for node in nodes:
+        nodes = list(nodes)
+        for index, node in enumerate(nodes):
             handler = getattr(self, f"visit_{node.type}", None)
-            if handler is not None:
+            if node.type == "paragraph" and is_admonition(node):
+                body = nodes[index + 1] if index + 1 < len(nodes) and nodes[index + 1].type == "code_block" else None
+                self.visit_admonition(node, body)
+                if body is not None:
+                    body.admonition_body = True
+            elif getattr(node, "admonition_body", False):
+                continue
+            elif handler is not None:
                 handler(node)
-            elif node.type in ("code_block", "fence"):
-                self.skip("code or collapsed block", block_line(node))
             # a thematic break carries nothing
 
+    def visit_admonition(self, node, body):
+        """`!!! note "Title"` or a collapsed `??? note` block: the architectural context, or
+        prose (header and indented body); links and media inside it are entries."""
+        line = self.line(node)
+        inline = node.children[0]
+        header, _, rest = inline.content.partition("\n")
+        text = rest if rest.strip() else (body.content if body is not None else "")
+        if self.page is not None and CONTEXT_ADMONITION in header.lower() and text.strip() and not self.in_prose:
+            self.page.context = clean_text(text)
+            return
+        if self.page is not None and not self.in_prose:
+            start, end = node.map
+            if body is not None:
+                end = body.map[1]
+            chunk = textwrap.dedent("\n".join(self.lines[start:end])).strip("\n") if not self.offset else ""
+            if chunk:
+                self.page.kept["admonition"] += 1
+                if self.parent is not None:
+                    self.parent.note = f"{self.parent.note}\n{chunk}" if self.parent.note else chunk
+                else:
+                    self.current_section(line).prose.append(chunk)
+        self.in_prose += 1
+        try:
+            self.add_links(inline, line, parent=self.parent_url())
+            if body is not None:
+                self.visit_inner(body.content, self.line(body) - 1)
+        finally:
+            self.in_prose -= 1
+
+    def visit_inner(self, text, offset):
+        """Visit markdown nested in a block (an admonition's body), lines counted from `offset`."""
+        saved = self.offset
+        self.offset = offset
+        try:
+            self.visit_blocks(SyntaxTreeNode(MARKDOWN.parse(text)).children)
+        finally:
+            self.offset = saved
+
+    def visit_code_block(self, node):
+        # Indented code; in these lists mostly embeds indented with a tab, which mkdocs renders as HTML.
+        self.keep_prose(node, "code")
+        if node.content.lstrip().startswith("<"):
+            self.add_html(node.content, self.line(node))
+
+    def visit_fence(self, node):
+        self.keep_prose(node, "code")
+
     def visit_heading(self, node):
-        line = block_line(node)
+        line = self.line(node)
         title = clean_text(flatten(node.children))
         level = int(node.tag[1])
         if self.page is None:  # parse_page made sure this is the page's h1
             self.start_page(title or "Untitled")
+            self.add_prose_links(node.children[0], line, parent=None)
             return
         depth = max(level - 1, 1)
-        if depth == 1 and title.lower().rstrip(":") in TOC_HEADINGS:
+        if depth == 1 and title.lower().rstrip(":") in TOC_HEADINGS and not self.offset:
             # A "Table of Contents" heading is not a section: what stands under it is
             # either the page's own anchors (skipped) or entries of the page itself.
             self.open = []
             self.skip("table of contents", line)
             return
+        if self.in_prose:
+            return  # a heading inside an admonition is part of its prose
+        self.parent = None
         self.open_section(depth, title, line)
+        self.add_prose_links(node.children[0], line, parent=None)
 
     def visit_paragraph(self, node):
-        line = block_line(node)
+        line = self.line(node)
         inline = node.children[0]
         kinds = [n.type for n in inline.children if not (n.type == "text" and not n.content.strip())]
-        link = first_link(inline)
-        if kinds and all(kind == "image" for kind in kinds):
-            src = inline.children[kinds.index("image")].attrs.get("src", "") if kinds else ""
-            self.skip("badge" if any(hint in src.lower() for hint in BADGE_HINTS) else "image", line)
-        elif kinds == ["link"] and link_problem(link.attrs["href"], link) in ("badge", "image"):
-            self.skip(link_problem(link.attrs["href"], link), line)
-        elif inline.content.startswith(("!!! ", "??? ", "???+ ")):
-            header, _, body = inline.content.partition("\n")
-            if self.page is not None and CONTEXT_ADMONITION in header.lower() and body.strip():
-                self.page.context = clean_text(body)
-            else:
-                self.skip("admonition", line)
-        elif kinds == ["strong"] and self.page is not None:
+        if kinds == ["strong"] and self.page is not None and self.parent is None and not self.in_prose:
             # A bold line standing alone names a subsection of the current heading.
             self.open_section(self.heading_depth() + 1, clean_text(flatten(inline.children)), line, from_heading=False)
-        else:
-            self.skip("text, not a list item", line)
+            self.add_prose_links(inline, line, parent=None)
+            return
+        self.keep_prose(node, "paragraph")
+        self.add_prose_links(inline, line, parent=self.parent_url())
 
-    def add_embedded(self, html, line):
-        """Add the videos and tweets embedded in `html` to the current section; how many."""
+    def add_html(self, html, line):
+        """Add the videos, tweets and links of raw HTML to the current section; how many."""
         found = embedded_entries(html, line) if self.page is not None else []
         for entry in found:
-            if link_problem_of_url(entry.url) is None:
-                self.current_section(line).entries.append(entry)
+            entry.parent = self.parent_url()
+            self.add(entry)
         return len(found)
 
     def visit_html_block(self, node):
-        line = block_line(node)
-        if not self.add_embedded(node.content, line):
-            self.skip("embedded tweet" if "twitter-tweet" in node.content else "raw HTML", line)
+        # Embedded videos and tweets are their entries; other raw HTML is kept as prose.
+        if not self.add_html(node.content, self.line(node)):
+            self.keep_prose(node, "raw HTML")
 
     def visit_blockquote(self, node):
-        self.visit_blocks(node.children)
+        self.keep_prose(node, "quote")
+        self.in_prose += 1
+        try:
+            self.visit_blocks(node.children)
+        finally:
+            self.in_prose -= 1
 
     def visit_bullet_list(self, node):
         for item in node.children:
@@ -571,7 +814,7 @@ class _PageBuilder:
     visit_ordered_list = visit_bullet_list
 
     def visit_list_item(self, item):
-        line = block_line(item)
+        line = self.line(item)
         if self.page is None:
             self.skip("before the title", line)
             return
@@ -579,55 +822,109 @@ class _PageBuilder:
         nested = [c for c in item.children if c.type in ("bullet_list", "ordered_list")]
         others = [c for c in item.children if c is not paragraph and c not in nested]
         inline = paragraph.children[0] if paragraph else None
-        link = first_link(inline) if inline else None
+        found = list(links(inline)) if inline else []
+        # The item's own link: its first that is not a table-of-contents anchor nor an image
+        # (a badge before the name); its other links are nested under it.
+        usable = [link for link in found if not link.attrs["href"].startswith("#")]
+        link = next((lk for lk in usable if not is_image_link(lk)), usable[0] if usable else None)
         text = clean_text(flatten(inline.children)).rstrip(":") if inline else ""
+        urls = [url for node in text_nodes(inline) for url in bare_urls(node.content)] if inline else []
+        if link is None and found and not urls:
+            self.skip("table of contents", line)  # the page's own anchors
+            self.visit_nested(None, others, nested)
+            return
         if link is not None:
-            problem = link_problem(link.attrs["href"], link)
-            if problem:
-                self.skip(problem, line)
-            else:
-                self.current_section(line).entries.append(entry_from_link(link, inline, line))
-            self.visit_blocks(others)
-            self.visit_blocks(nested)
-        elif nested and text:
+            entry = self.add(entry_from_link(link, inline, line, parent=self.parent_url()))
+            self.add_links(inline, line, parent=entry.url if entry else self.parent_url(), skip_link=link)
+            self.visit_nested(entry, others, nested)
+        elif urls:
+            # A URL written out as the item: the entry, titled by the item's other words.
+            words, featured = link_text(BARE_URL.sub(" ", text))
+            words = words.strip(" :-—·")
+            entry = self.add(
+                ParsedEntry(
+                    url=urls[0],
+                    title=clip(words, MAX_TITLE) or clip(urls[0], MAX_TITLE),
+                    featured=featured,
+                    line=line,
+                    parent=self.parent_url(),
+                    highlight=clip(highlights(text), MAX_HIGHLIGHT),
+                )
+            )
+            for url in urls[1:]:
+                self.add(ParsedEntry(url=url, title=clip(url, MAX_TITLE), line=line, parent=entry and entry.url))
+            self.visit_nested(entry, others, nested)
+        elif nested and text and self.parent is None and not self.in_prose:
             # A list item without a link that holds nested items names a subsection.
             saved = list(self.open)
             depth = (self.open[-1][0] if self.open else 0) + 1
             self.open_section(depth, text, line, from_heading=False)
-            self.visit_blocks(others)
-            self.visit_blocks(nested)
+            self.visit_nested(None, others, nested)
             self.open = saved
         else:
-            if not nested:
-                self.skip("text, not a link" if text else "empty list item", line)
+            # Text: the note of the listing it is nested under, or its section's prose.
+            if text or nested:
+                self.keep_prose(item, "text item")
+            else:
+                self.skip("empty list item", line)
+            self.in_prose += 1
+            try:
+                self.visit_blocks(others)
+                self.visit_blocks(nested)
+            finally:
+                self.in_prose -= 1
+
+    def visit_nested(self, entry, others, nested):
+        saved = self.parent
+        if entry is not None:
+            self.parent = entry
+        try:
             self.visit_blocks(others)
             self.visit_blocks(nested)
+        finally:
+            self.parent = saved
 
     def visit_table(self, node):
+        has_links = any(
+            True
+            for part in node.children
+            for row in part.children
+            for cell in row.children
+            for inline in cell.children
+            for _ in links(inline)
+        )
+        if not has_links:
+            self.keep_prose(node, "table")
         for part in node.children:
             for row in part.children:
                 self.visit_table_row(row, header=part.type == "thead")
 
     def visit_table_row(self, row, *, header):
-        line = block_line(row)
+        line = self.line(row)
         found = [link for cell in row.children for inline in cell.children for link in links(inline)]
         if self.page is None:
             if found or not header:
                 self.skip("before the title", line)
             return
         for link in found:
-            problem = link_problem(link.attrs["href"], link)
-            if problem:
-                self.skip(problem, line)
-            else:
-                self.current_section(line).entries.append(entry_from_link(link, _Only(link), line))
-        if not found and not header:
-            self.skip("table row without a link", line)
+            self.add(entry_from_link(link, _Only(link), line, parent=self.parent_url()))
+        for cell in row.children:
+            for inline in cell.children:
+                for node in text_nodes(inline):
+                    for url in bare_urls(node.content):
+                        self.add(ParsedEntry(url=url, title=clip(url, MAX_TITLE), line=line, parent=self.parent_url()))
 
     def finish(self):
         # Every heading stays a section, also one with no link under it: it is part of the
         # page's outline (its text, a video or a tweet may be all it holds).
+        if self.page is not None:
+            for _, _, section in self.page.walk():
+                section.entries.sort(key=lambda entry: entry.from_prose)  # stable: page order otherwise
         return self.page
+
+
+def is_admonition(node):
+    return node.children and node.children[0].content.startswith(("!!! ", "??? ", "???+ "))
 
 
 class _Only:

@@ -24,6 +24,7 @@ from taggit.models import ItemBase, TagBase
 
 from .linkhealth import wayback
 from .linkhealth.models import GitHubRepo, LinkCheck, LinkCheckRun, LinkHealth, LinkState  # noqa: F401
+from .prose import render_markdown
 from .tree import path_from_top
 
 SAFE_URL_SCHEMES = ("http", "https")
@@ -228,6 +229,12 @@ class Section(models.Model):
     title = models.CharField(max_length=300)
     slug = models.SlugField(max_length=255)
     position = models.PositiveIntegerField(default=0, help_text="Order among its siblings.")
+    prose = models.TextField(
+        blank=True,
+        default="",
+        help_text="The section's text above its links (intro, notes, tables, code), as markdown; "
+        "shown as sanitised HTML.",
+    )
     import_record = import_record_field()
 
     natural_key_lookups = ("topic__edition__slug", "topic__slug", "slug")
@@ -245,6 +252,10 @@ class Section(models.Model):
 
     def get_absolute_url(self):
         return f"{self.topic.get_absolute_url()}#{self.slug}"
+
+    @property
+    def prose_html(self):
+        return render_markdown(self.prose)
 
     def clean(self):
         if self.parent_id and self.parent.topic_id != self.topic_id:
@@ -510,6 +521,20 @@ class Placement(models.Model):
     description = models.TextField(  # noqa: DJ001 - NULL (the entry's words) differs from "" (none on this page)
         null=True, blank=True, help_text="This page's description of the link; empty: the entry's."
     )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="The listing of the same section this one is nested under.",
+    )
+    highlight = models.CharField(
+        max_length=500, blank=True, default="", help_text="The words this page marks (==highlight==)."
+    )
+    note = models.TextField(
+        blank=True, default="", help_text="Markdown nested under the link on this page (shown as sanitised HTML)."
+    )
     import_record = import_record_field()
 
     natural_key_lookups = ("section__topic__edition__slug", "section__topic__slug", "section__slug", "entry__url")
@@ -531,6 +556,22 @@ class Placement(models.Model):
     @property
     def shown_description(self):
         return self.entry.description if self.description is None else self.description
+
+    @property
+    def note_html(self):
+        return render_markdown(self.note)
+
+    def clean(self):
+        if self.parent_id and self.parent.section_id != self.section_id:
+            raise ValidationError(
+                {"parent": ValidationError("A listing nests only under a listing of its section.", code="section")}
+            )
+        ancestor, seen = self.parent, set()
+        while ancestor is not None and ancestor.pk not in seen:
+            if self.pk is not None and ancestor.pk == self.pk:
+                raise ValidationError({"parent": ValidationError("A listing cannot be inside itself.", code="cycle")})
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
 
     def natural_key(self):
         return (*self.section.natural_key(), *self.entry.natural_key())

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from . import tree
 from .models import Edition, Entry, LinkState, Placement, Section, Topic
+from .prose import render_markdown
 
 MAX_HEADING_LEVEL = 6
 
@@ -32,6 +34,11 @@ class SectionNode:
     hidden: int = 0  # of those, not shown on a collapsed page
     more_url: str = ""
     url: str = ""  # the table of contents' link
+    prose: str = ""  # the section's markdown
+
+    @property
+    def prose_html(self):
+        return safe_markdown(self.prose)
 
     def __post_init__(self):
         self.url = self.url or f"#{self.section.slug}"
@@ -42,20 +49,33 @@ class SectionNode:
         return min(self.depth + 1, MAX_HEADING_LEVEL)
 
 
+def safe_markdown(text):
+    """Markdown as HTML a template can show: rendered and sanitised by `prose.render_markdown`."""
+    return mark_safe(render_markdown(text))  # noqa: S308 - nh3 has sanitised it
+
+
 class Listing:
     """An entry as one page lists it: the page's own words over the entry's facts.
 
     Templates use it like an entry (`_entry_card.html`): `title` and
     `description` are the listing's when it has its own, everything else is
-    the entry's.
+    the entry's; `highlight` and `note` are the page's, and `children` the
+    listings nested under it there.
     """
 
-    __slots__ = ("entry", "title", "description")
+    __slots__ = ("entry", "title", "description", "highlight", "note", "children")
 
-    def __init__(self, entry, title=None, description=None):
+    def __init__(self, entry, title=None, description=None, highlight="", note=""):
         self.entry = entry
         self.title = entry.title if title is None else title
         self.description = entry.description if description is None else description
+        self.highlight = highlight
+        self.note = note
+        self.children = []
+
+    @property
+    def note_html(self):
+        return safe_markdown(self.note)
 
     def __getattr__(self, name):
         return getattr(self.entry, name)
@@ -127,13 +147,21 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
     if only is None:
         placements = placements.exclude(entry__link_state=LinkState.DEAD)
     rows = placements.order_by("section_id", F("entry__year").desc(nulls_last=True), "position", "id").values_list(
-        "section_id", "entry_id", "title", "description"
+        "section_id", "entry_id", "id", "parent_id", "title", "description", "highlight", "note"
     )
-    words = {}  # (section id, entry id): the listing's own words, None for the entry's
-    for section_id, entry_id, title, description in rows:
+    words = {}  # (section id, entry id): the listing's own words (None for the entry's), highlight, note
+    nested = {}  # section id: [(placement id, parent placement id, entry id)] in page order
+    placement_of = {}  # (section id, entry id): (placement id, parent placement id)
+    for section_id, entry_id, pk, parent_id, title, description, highlight, note in rows:
         if only is None or entry_id in only:
-            placed.setdefault(section_id, []).append(entry_id)
-            words[section_id, entry_id] = (title, description)
+            nested.setdefault(section_id, []).append((pk, parent_id, entry_id))
+            words[section_id, entry_id] = (title, description, highlight, note)
+            placement_of[section_id, entry_id] = (pk, parent_id)
+    for section_id, items in nested.items():
+        placed[section_id] = listing_order(items)
+    for section_id, prose in Section.objects.filter(topic=topic).exclude(prose="").values_list("id", "prose"):
+        if section_id in nodes:
+            nodes[section_id].prose = prose
 
     def finish(node_list, depth):
         total = 0
@@ -153,6 +181,7 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
         paginator = Paginator(placed[chosen.section.id], PAGE_LISTINGS)
         outline.page = paginator.get_page(page)
         alone = SectionNode(chosen.section, 1, list(outline.page.object_list), total=chosen.count)
+        alone.prose = chosen.prose
         outline.shown, outline.expanded = [alone], alone
         if link:
             outline.back_url = link(expand=None, page=None)
@@ -176,8 +205,34 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
     found = Entry.objects.with_card_data().in_bulk([i for node in shown for i in node.entries])
     for node in shown:
         section_id = node.section.id
-        node.entries = [Listing(found[i], *words[section_id, i]) for i in node.entries if i in found]
+        listings = {
+            placement_of[section_id, i]: Listing(found[i], *words[section_id, i]) for i in node.entries if i in found
+        }
+        node.entries = nest_listings(listings)
     return outline
+
+
+def listing_order(items):
+    """Entry ids of a section's listings, each followed by those nested under it
+    (`items`: (placement id, parent placement id, entry id) in the page's order)."""
+    present = {pk for pk, _, _ in items}
+    children = tree.children_of(items, parent=lambda item: item[1] if item[1] in present else None)
+    order = [entry_id for _, (_, _, entry_id) in tree.depth_first(children, key=lambda item: item[0])]
+    if len(order) < len(items):  # a cycle of nesting (which validation forbids): list them all the same
+        reached = set(order)
+        order += [entry_id for _, _, entry_id in items if entry_id not in reached]
+    return order
+
+
+def nest_listings(listings):
+    """The top listings, each with the shown listings nested under it as `children`
+    (`listings`: {(placement id, parent placement id): Listing} in order)."""
+    by_pk = {pk: listing for (pk, _), listing in listings.items()}
+    top = []
+    for (_, parent_pk), listing in listings.items():
+        parent = by_pk.get(parent_pk)
+        (parent.children if parent is not None else top).append(listing)
+    return top
 
 
 def _walk(nodes):

@@ -2,10 +2,11 @@
 
 `site_search(text)` reads the query once (`search.parse_query`) and returns
 what the results page and the suggestions list show. Topics match on their
-title and their context; sections on their heading; entries through the
-full-text index (`search.matching_ids`). A fixed number of queries: topic
-and section titles are narrowed in SQL by the first clause, then tested
-exactly in Python with the same query.
+title and their context; sections on their heading and their prose; entries
+through the full-text index (`search.matching_ids`) and through the words a
+page lists them with (a listing's own title, description, highlight and
+note). A fixed number of queries: topics, sections and listings are narrowed
+in SQL by the first clause, then tested exactly in Python with the same query.
 """
 
 import functools
@@ -16,7 +17,7 @@ from django.db.models import Q
 
 from . import search
 from .browse import fetch_entries
-from .models import Entry, Section, Topic
+from .models import Entry, Placement, Section, Topic
 
 LIMIT = 20  # per group on the results page
 SUGGESTIONS = 5  # per group in the suggestions list
@@ -68,8 +69,8 @@ def site_search(text, *, limit=LIMIT):
         match = parsed.matcher()
         topic_rows = Topic.objects.filter(_narrowed(parsed, ["title", "context"])).values_list("id", "title", "context")
         topic_ids = [pk for pk, title, context in topic_rows if match(f"{title}\n{context}")]
-        section_rows = Section.objects.filter(_narrowed(parsed, ["title"])).values_list("id", "title")
-        section_ids = [pk for pk, title in section_rows if match(title)]
+        section_rows = Section.objects.filter(_narrowed(parsed, ["title", "prose"])).values_list("id", "title", "prose")
+        section_ids = [pk for pk, title, prose in section_rows if match(f"{title}\n{prose}")]
         results.topic_count, results.section_count = len(topic_ids), len(section_ids)
         topics = (
             Topic.objects.filter(pk__in=topic_ids)
@@ -85,6 +86,7 @@ def site_search(text, *, limit=LIMIT):
             .order_by("topic__edition__position", "topic__title", "position", "id")[:limit]
         )
         results.sections = [hit(s.title, s.get_absolute_url(), str(s.topic), parsed) for s in sections]
+        ids = [*ids, *listing_matches(parsed, match, set(ids))]
     # Readers never see unpublished entries nor dead links here (few: one small query).
     hidden = set(Entry.objects.exclude(pk__in=Entry.objects.listed()).values_list("pk", flat=True))
     ids = [pk for pk in ids if pk not in hidden]
@@ -94,6 +96,19 @@ def site_search(text, *, limit=LIMIT):
         entry.title_html = search.highlight(entry.title, results.terms)
         entry.description_html = search.highlight(entry.description, results.terms)
     return results
+
+
+LISTING_WORDS = ("title", "description", "highlight", "note")
+
+
+def listing_matches(parsed, match, found):
+    """Ids of entries that a page lists in words matching the query, not in `found` already."""
+    rows = Placement.objects.filter(_narrowed(parsed, LISTING_WORDS)).values_list("entry_id", *LISTING_WORDS)
+    ids = {}
+    for entry_id, *words in rows:
+        if entry_id not in found and match("\n".join(word or "" for word in words)):
+            ids[entry_id] = True
+    return list(ids)
 
 
 def hit(title, url, where, parsed):

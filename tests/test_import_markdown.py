@@ -110,13 +110,15 @@ def test_list_item_link_text_is_the_title_and_the_text_after_it_the_description(
         path="t.md",
     )
     entries = page.sections[0].entries
-    assert [(e.title, e.description) for e in entries] == [
-        ("Istio.io", "The service mesh."),
-        ("Kiali", "observability console for Istio"),
-        ("Envoy", "a proxy"),
-        ("Linkerd", "light, with docs on two lines"),
+    assert [(e.title, e.description, e.parent) for e in entries] == [
+        ("Istio.io", "The service mesh.", None),
+        ("Kiali", "observability console for Istio", None),
+        ("Envoy", "a proxy", None),
+        ("Linkerd", "light, with docs on two lines", None),
+        # The item's second link: a listing of its own, nested under the item's first link.
+        ("docs", "", "https://linkerd.io"),
     ]
-    assert [e.line for e in entries] == [3, 4, 5, 6]
+    assert [e.line for e in entries] == [3, 4, 5, 6, 6]
 
 
 def test_nested_items_are_entries_of_the_same_section_in_order():
@@ -228,7 +230,7 @@ def test_links_in_table_rows_are_entries():
     assert tree(page) == [
         (("Distributions",), [("Rancher", "https://rancher.com"), ("docs", "https://rancher.com/docs")])
     ]
-    assert page.skipped == {"non-web link": 1, "table row without a link": 1}
+    assert page.skipped == {"non-web link": 1}
 
 
 def test_a_link_repeated_in_a_section_is_parsed_twice_and_placed_once(editions):
@@ -317,25 +319,31 @@ def test_non_entries_are_skipped_and_counted_by_reason():
             <iframe src="https://www.youtube.com/embed/x"></iframe>
         """
     page = parse_page(md(sample), path="sample.md")
-    # A heading with no link under it stays a section of the outline.
-    assert tree(page) == [(("Docs",), [("Real", "https://real.example.org")]), (("Videos",), [])]
+    # A heading with no link under it stays a section of the outline; a link around an
+    # image and a link in prose are entries; the badge before the title has no page yet.
+    assert tree(page) == [
+        (
+            ("Docs",),
+            [
+                ("Real", "https://real.example.org"),
+                ("logo", "https://logo.example.org"),
+                ("a link", "https://text.example.org"),
+            ],
+        ),
+        (("Videos",), []),
+    ]
     assert page.skipped == {
-        "badge": 1,
+        "before the title": 1,
         "table of contents": 2,
         "link to another page": 1,
         "non-web link": 3,
         "invalid URL": 1,
-        "text, not a link": 1,
-        "image": 2,
-        "embedded tweet": 1,
-        "raw HTML": 2,
-        "text, not a list item": 1,
-        "code or collapsed block": 1,
     }
+    # What is not a link is kept as the section's prose, by kind.
+    assert page.kept == {"text item": 1, "paragraph": 2, "raw HTML": 3, "code": 1}
     lines = dict(page.skipped_lines)
-    assert lines["badge"] == 1
+    assert lines["before the title"] == 1
     assert lines["invalid URL"] == line_of(sample, "[No host]")
-    assert lines["embedded tweet"] == line_of(sample, "twitter-tweet")
 
 
 def test_a_table_of_contents_heading_is_not_a_section_and_loose_entries_get_the_page_title():
@@ -727,4 +735,6 @@ def test_embedded_videos_and_tweets_become_labelled_entries():
             2023,
         ),
     ]
-    assert page.skipped == {"raw HTML": 1}  # the script block holds no media
+    assert not page.skipped
+    # The script block holds no media: it is kept as prose (and sanitised when shown).
+    assert page.sections[0].prose == ["<div><script>alert(1)</script></div>"]

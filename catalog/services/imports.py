@@ -38,6 +38,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .. import tree
 from ..models import Change, Dimension, Edition, Entry, Label, LabelGroup, Placement, Section, TaggedEntry, Topic
 from ..seed import section_slug
 from . import history
@@ -47,7 +48,7 @@ ENTRY_FIELDS = ("title", "description", "year", "github_stars", "language", "rat
 # An entry's shared facts, the same on every page; its words (title, description) belong to each
 # listing, and the entry keeps those of its first listing as its own name.
 SHARED_FIELDS = ("year", "github_stars", "language", "rating", "featured")
-LISTING_FIELDS = ("title", "description")
+LISTING_FIELDS = ("title", "description", "highlight", "note")
 CHUNK = 500
 
 
@@ -360,10 +361,12 @@ class _ImportRun:
             for path, position, parsed in page.walk():
                 slug = slugs[path] = section_slug(path, taken)
                 parent = slugs.get(path[:-1])
-                values = {"title": parsed.title, "parent": parent, "position": position}
+                values = {"title": parsed.title, "parent": parent, "position": position, "prose": parsed.prose_text}
                 section = existing.get((topic.pk, slug))
                 if section is None:
-                    section = Section(topic=topic, slug=slug, title=parsed.title, position=position)
+                    section = Section(
+                        topic=topic, slug=slug, title=parsed.title, position=position, prose=parsed.prose_text
+                    )
                     section.import_record = values
                     existing[(topic.pk, slug)] = section
                     parent_keys[id(section)] = (topic.pk, parent)
@@ -371,11 +374,12 @@ class _ImportRun:
                     levels[len(path) - 1].append(section)
                 else:
                     current = {"title": section.title, "parent": slug_of.get(section.parent_id)}
-                    current["position"] = section.position
+                    current.update(position=section.position, prose=section.prose)
                     changes = self.reconcile(section, current, values, what=f"section {page.slug}#{slug}")
                     if changes:
                         section.title = changes.get("title", section.title)
                         section.position = changes.get("position", section.position)
+                        section.prose = changes.get("prose", section.prose)
                         if "parent" in changes:
                             parent_keys[id(section)] = (topic.pk, changes["parent"])
                         changed.append(section)
@@ -393,7 +397,9 @@ class _ImportRun:
         for level in levels:  # parents first, so children can point at their keys
             Section.objects.bulk_create([attach_parent(s) for s in level], batch_size=CHUNK)
         Section.objects.bulk_update(
-            [attach_parent(s) for s in changed], ["title", "parent", "position", "import_record"], batch_size=CHUNK
+            [attach_parent(s) for s in changed],
+            ["title", "parent", "position", "prose", "import_record"],
+            batch_size=CHUNK,
         )
         self.report.sections.created += sum(len(level) for level in levels)
         self.report.sections.updated += len(changed)
@@ -508,14 +514,16 @@ class _ImportRun:
     # -- placements ------------------------------------------------------------
 
     def write_placements(self, pages, topics, sections_by_page, entries, *, prune):
-        """One placement per (section, entry), in page order; report those that are gone."""
+        """One placement per (section, entry), in page order, nested under the listing of
+        the same section that the markdown nests it under; report those that are gone."""
         existing = {
             (p.section_id, p.entry_id): p
             for p in Placement.objects.filter(section__topic__in=[t.pk for t in topics.values()]).select_related(
                 "entry"
             )
         }
-        wanted, new, changed = set(), [], []
+        url_of = {p.pk: p.entry.url for p in existing.values()}
+        wanted, new, changed, parents = {}, [], [], {}
         for page, _ in pages:
             for section, parsed in sections_by_page[page.path]:
                 position = 0
@@ -524,32 +532,47 @@ class _ImportRun:
                     key = (section.pk, entry.pk)
                     if key in wanted:
                         continue  # a link repeated within one section is placed once
-                    wanted.add(key)
                     position += 1
+                    parent = item.parent if item.parent and item.parent != item.url else None
+                    values = {
+                        "position": position,
+                        "title": item.title,
+                        "description": item.description,
+                        "highlight": item.highlight,
+                        "note": item.note,
+                        "parent": parent,
+                    }
                     placement = existing.get(key)
-                    values = {"position": position, "title": item.title, "description": item.description}
                     if placement is None:
-                        placement = Placement(section=section, entry=entry, **values)
+                        placement = Placement(section=section, entry=entry, **values_without_parent(values))
                         placement.import_record = dict(values)
                         new.append(validated(placement))
-                        continue
-                    # Compared with the words a reader sees (the entry's, for a listing without its own).
-                    shown = {
-                        "position": placement.position,
-                        "title": placement.shown_title,
-                        "description": placement.shown_description,
-                    }
-                    changes = self.reconcile(
-                        placement, shown, values, what=f"listing of {item.url} in {page.slug}#{section.slug}"
-                    )
-                    if changes:
-                        for name, value in changes.items():
-                            setattr(placement, name, value)
-                        changed.append(placement)
+                        changes = {"parent": parent}
                     else:
-                        self.report.placements.unchanged += 1
+                        # Compared with the words a reader sees (the entry's, for a listing without its own).
+                        shown = {
+                            "position": placement.position,
+                            "title": placement.shown_title,
+                            "description": placement.shown_description,
+                            "highlight": placement.highlight,
+                            "note": placement.note,
+                            "parent": url_of.get(placement.parent_id),
+                        }
+                        changes = self.reconcile(
+                            placement, shown, values, what=f"listing of {item.url} in {page.slug}#{section.slug}"
+                        )
+                        if changes:
+                            for name, value in values_without_parent(changes).items():
+                                setattr(placement, name, value)
+                            changed.append(placement)
+                        else:
+                            self.report.placements.unchanged += 1
+                    wanted[key] = placement
+                    if changes.get("parent") in entries:
+                        parents[key] = (section.pk, entries[changes["parent"]].pk)
         Placement.objects.bulk_create(new, batch_size=CHUNK)
         update_rows(Placement, changed, ["position", *LISTING_FIELDS, "import_record"])
+        self.nest(wanted, parents)
         self.report.placements.created += len(new)
         self.report.placements.updated += len(changed)
         gone = [p.pk for key, p in existing.items() if key not in wanted]
@@ -560,3 +583,24 @@ class _ImportRun:
             self.report.disappeared.extend(sorted(rows))
             if prune:
                 self.report.pruned += Placement.objects.filter(pk__in=ids).delete()[0]
+
+    def nest(self, placements, parents):
+        """Point each listing at the listing it is nested under (`parents`: key -> parent key),
+        leaving out a parent that is not placed here or would close a cycle."""
+        key_of = {p.pk: key for key, p in placements.items()}
+        parent_of = {key: key_of.get(p.parent_id) for key, p in placements.items() if p.parent_id}
+        parent_of.update(parents)
+        rows = []
+        for key, target in parents.items():
+            if target not in placements or key in tree.ancestors(target, parent_of):
+                parent_of[key] = None
+                continue
+            placement = placements[key]
+            if placement.parent_id != placements[target].pk:
+                placement.parent_id = placements[target].pk
+                rows.append(placement)
+        update_rows(Placement, rows, ["parent"])
+
+
+def values_without_parent(values):
+    return {name: value for name, value in values.items() if name != "parent"}
