@@ -335,23 +335,21 @@ def is_image_link(link_node):
     return any(n.type == "image" for n in link_node.children)
 
 
-def link_problem_of_url(href):
-    try:
-        validate_http_url(href)
-    except ValidationError:
-        return "invalid URL"
-    return None if len(href) <= MAX_URL else "invalid URL"
+def inline_nodes(inline, kind):
+    """The nodes of `kind` in an inline node, in order, also inside emphasis (not inside
+    links nor images)."""
+    stack = list(reversed(inline.children))
+    while stack:
+        node = stack.pop()
+        if node.type == kind:
+            yield node
+        elif node.type not in ("link", "image"):
+            stack.extend(reversed(node.children))
 
 
 def links(inline):
     """The link nodes of an inline node, in order, also inside emphasis."""
-    stack = list(reversed(inline.children))
-    while stack:
-        node = stack.pop()
-        if node.type == "link":
-            yield node
-        elif node.type != "image":
-            stack.extend(reversed(node.children))
+    return inline_nodes(inline, "link")
 
 
 def first_link(inline):
@@ -559,13 +557,7 @@ def bare_urls(text):
 
 def text_nodes(inline):
     """The text nodes of an inline node outside links, in order."""
-    stack = list(reversed(inline.children))
-    while stack:
-        node = stack.pop()
-        if node.type == "text":
-            yield node
-        elif node.type not in ("link", "image"):
-            stack.extend(reversed(node.children))
+    return inline_nodes(inline, "text")
 
 
 MAX_HIGHLIGHT = 500

@@ -24,7 +24,6 @@ from taggit.models import ItemBase, TagBase
 
 from .linkhealth import wayback
 from .linkhealth.models import GitHubRepo, LinkCheck, LinkCheckRun, LinkHealth, LinkState  # noqa: F401
-from .prose import render_markdown
 from .tree import path_from_top
 
 SAFE_URL_SCHEMES = ("http", "https")
@@ -199,6 +198,16 @@ class Topic(models.Model):
     natural_key.dependencies = ["catalog.edition", "catalog.dimension"]
 
 
+def refuse_cycle(obj, message):
+    """ValidationError when `obj` is among the ancestors its `parent` chain leads to."""
+    ancestor, seen = obj.parent, set()
+    while ancestor is not None and ancestor.pk not in seen:
+        if obj.pk is not None and ancestor.pk == obj.pk:
+            raise ValidationError({"parent": ValidationError(message, code="cycle")})
+        seen.add(ancestor.pk)
+        ancestor = ancestor.parent
+
+
 class SectionQuerySet(NaturalKeyQuerySet):
     def paths(self):
         """{section id: "V2 Elite › Istio - Service Mesh › Data Plane › API Gateway"}: edition,
@@ -253,21 +262,12 @@ class Section(models.Model):
     def get_absolute_url(self):
         return f"{self.topic.get_absolute_url()}#{self.slug}"
 
-    @property
-    def prose_html(self):
-        return render_markdown(self.prose)
-
     def clean(self):
         if self.parent_id and self.parent.topic_id != self.topic_id:
             raise ValidationError(
                 {"parent": ValidationError("The parent section must be on the same topic page.", code="topic_mismatch")}
             )
-        ancestor, seen = self.parent, set()
-        while ancestor is not None and ancestor.pk not in seen:
-            if self.pk is not None and ancestor.pk == self.pk:
-                raise ValidationError({"parent": ValidationError("A section cannot be inside itself.", code="cycle")})
-            seen.add(ancestor.pk)
-            ancestor = ancestor.parent
+        refuse_cycle(self, "A section cannot be inside itself.")
 
     def natural_key(self):
         return (*self.topic.natural_key(), self.slug)
@@ -557,21 +557,12 @@ class Placement(models.Model):
     def shown_description(self):
         return self.entry.description if self.description is None else self.description
 
-    @property
-    def note_html(self):
-        return render_markdown(self.note)
-
     def clean(self):
         if self.parent_id and self.parent.section_id != self.section_id:
             raise ValidationError(
                 {"parent": ValidationError("A listing nests only under a listing of its section.", code="section")}
             )
-        ancestor, seen = self.parent, set()
-        while ancestor is not None and ancestor.pk not in seen:
-            if self.pk is not None and ancestor.pk == self.pk:
-                raise ValidationError({"parent": ValidationError("A listing cannot be inside itself.", code="cycle")})
-            seen.add(ancestor.pk)
-            ancestor = ancestor.parent
+        refuse_cycle(self, "A listing cannot be inside itself.")
 
     def natural_key(self):
         return (*self.section.natural_key(), *self.entry.natural_key())
