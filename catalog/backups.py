@@ -6,9 +6,10 @@
 - PostgreSQL: `pg_dump --format=custom`, restored with `pg_restore` in one
   transaction. Both need the PostgreSQL client programs of the server's version.
 - JSON (`--format json`, and PostgreSQL's fallback when `pg_dump` is not
-  installed): every row as gzipped Django JSON with natural keys for content
-  types and permissions, read in one snapshot (PostgreSQL REPEATABLE READ, a
-  SQLite read transaction). It restores into either database, after `migrate`.
+  installed): every row as gzipped Django JSON, with natural keys for content
+  types and permissions (which `migrate` makes with ids of its own), read in one
+  snapshot (PostgreSQL REPEATABLE READ, a SQLite read transaction). It restores
+  into either database, after `migrate`.
 
 `restore` writes only into a database that holds no catalog, submission or
 user rows (a new one, after `migrate` or not): it never replaces data.
@@ -27,7 +28,11 @@ from pathlib import Path
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.core import serializers
 from django.core.management import call_command
+from django.core.serializers import json as json_serializer
 from django.db import connection, transaction
 
 from .models import Edition, Entry, Submission, Topic
@@ -41,6 +46,7 @@ FORMATS = ("auto", "native", "json")
 # What `dumpdata` leaves out: `migrate` makes these rows itself (natural keys refer
 # to them), and the change log is the facet index's, rewritten by triggers on load.
 JSON_EXCLUDED = ("contenttypes", "auth.permission", "catalog.catalogchange")
+NATURAL_MODELS = (ContentType, Permission)
 SQLITE_MAGIC = b"SQLite format 3\x00"
 GZIP_MAGIC = b"\x1f\x8b"
 PG_DUMP_MAGIC = b"PGDMP"  # pg_dump's custom format
@@ -140,6 +146,42 @@ def _run(args, env):
         raise BackupError(f"{Path(args[0]).name} failed: {last}")
 
 
+class _JsonSerializer(json_serializer.Serializer):
+    """Django's JSON, with natural keys only where ids differ between databases: the
+    content types and permissions that `migrate` makes itself. Every other relation
+    keeps its id (one lookup per row at both ends would cost minutes at 15,000 entries)."""
+
+    def _natural(self, field):
+        return field.remote_field.model in NATURAL_MODELS
+
+    def handle_fk_field(self, obj, field):
+        self.use_natural_foreign_keys = self._natural(field)
+        super().handle_fk_field(obj, field)
+
+    def handle_m2m_field(self, obj, field):
+        self.use_natural_foreign_keys = self._natural(field)
+        super().handle_m2m_field(obj, field)
+
+
+def _json_querysets():
+    """Every row of every model the JSON backup holds, in dependency order, each
+    queryset fetching its natural-key relations and many-to-many ids along."""
+    excluded = {apps.get_model(name) for name in JSON_EXCLUDED if "." in name}
+    excluded_apps = {name for name in JSON_EXCLUDED if "." not in name}
+    app_list = {config: None for config in apps.get_app_configs() if config.label not in excluded_apps}
+    for model in serializers.sort_dependencies(app_list.items(), allow_cycles=True):
+        if model in excluded or model._meta.proxy or not model._meta.managed:
+            continue
+        natural = [
+            f.name for f in model._meta.concrete_fields if f.is_relation and f.remote_field.model in NATURAL_MODELS
+        ]
+        many = [f.name for f in model._meta.many_to_many if f.remote_field.through._meta.auto_created]
+        queryset = model._base_manager.order_by(model._meta.pk.name).select_related(*natural)
+        if many:
+            queryset = queryset.prefetch_related(*many)
+        yield queryset
+
+
 def _json_backup(path):
     """Every row as gzipped JSON, read in one snapshot; the row counts of that snapshot."""
     tmp = path.with_name(path.name + ".partial")
@@ -148,15 +190,9 @@ def _json_backup(path):
             if connection.vendor == "postgresql":
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             rows = table_rows(cursor)  # the first read: SQLite's snapshot begins here
+        objects = (obj for queryset in _json_querysets() for obj in queryset.iterator(chunk_size=2000))
         with gzip.open(tmp, "wt", encoding="utf-8") as out:
-            call_command(
-                "dumpdata",
-                *(f"--exclude={name}" for name in JSON_EXCLUDED),
-                "--natural-foreign",
-                "--indent=0",
-                stdout=out,
-                verbosity=0,
-            )
+            _JsonSerializer().serialize(objects, stream=out)
     tmp.rename(path)
     for label in ("django_content_type", "auth_permission", "catalog_catalogchange"):
         rows.pop(label, None)
