@@ -49,13 +49,8 @@ def _read(job):
     return read_page(path, nav_title=nav_title)
 
 
-def edition_pages(corpus, folder, skipped=(), *, progress=None, workers=None):
-    """Every page of one edition's folder, parsed, as [(ParsedPage, dimension)] in nav order.
-
-    A page the nav does not list goes under UNLISTED_DIMENSION, after the listed ones.
-    Parsing is pure Python, so with several CPUs the pages are parsed in
-    `workers` processes (default: one per CPU).
-    """
+def _edition_jobs(corpus, folder, skipped):
+    """[(path, nav title)] of one edition's pages in nav order, and their dimensions."""
     corpus = Path(corpus)
     nav = read_nav(corpus / f"{folder}-mkdocs.yml")
     order = {name: i for i, name in enumerate(nav)}
@@ -64,32 +59,64 @@ def edition_pages(corpus, folder, skipped=(), *, progress=None, workers=None):
         key=lambda path: (order.get(path.name, len(order)), path.name),
     )
     jobs = [(path, nav[path.name].title if path.name in nav else None) for path in files]
-    workers = min(workers or os.cpu_count() or 1, len(jobs))
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers > 1 else None
+    dimensions = [nav[path.name].dimension if path.name in nav else UNLISTED_DIMENSION for path in files]
+    return jobs, dimensions
+
+
+def _collect(jobs, dimensions, parsed, progress):
+    pages = []
+    for done, ((path, _), page, dimension) in enumerate(zip(jobs, parsed, dimensions, strict=True), start=1):
+        if progress:
+            progress("parsing", done, len(jobs), path.name)
+        pages.append((page, dimension))
+    return pages
+
+
+def _pool(workers, jobs):
+    workers = min(workers or os.cpu_count() or 1, max(1, jobs))
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers > 1 else None
+
+
+def edition_pages(corpus, folder, skipped=(), *, progress=None, workers=None):
+    """Every page of one edition's folder, parsed, as [(ParsedPage, dimension)] in nav order.
+
+    A page the nav does not list goes under UNLISTED_DIMENSION, after the listed ones.
+    Parsing is pure Python, so with several CPUs the pages are parsed in
+    `workers` processes (default: one per CPU).
+    """
+    jobs, dimensions = _edition_jobs(corpus, folder, skipped)
+    pool = _pool(workers, len(jobs))
     try:
         parsed = pool.map(_read, jobs, chunksize=4) if pool else map(_read, jobs)
-        pages = []
-        for done, ((path, _), page) in enumerate(zip(jobs, parsed, strict=True), start=1):
-            if progress:
-                progress("parsing", done, len(jobs), path.name)
-            pages.append((page, nav[path.name].dimension if path.name in nav else UNLISTED_DIMENSION))
+        return _collect(jobs, dimensions, parsed, progress)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
-    return pages
 
 
 def import_corpus(corpus, *, progress=None):
     """Import every page of both editions, keeping curator values (the seed's among them);
-    returns the ImportReport of each edition. The caller owns the transaction."""
-    reports = []
-    for edition, folder, skipped in EDITIONS:
-        step = (
-            (lambda stage, done, total, note="", e=edition: progress(e, stage, done, total, note)) if progress else None
-        )
-        pages = edition_pages(corpus, folder, skipped, progress=step)
-        reports.append(import_pages(pages=pages, edition_name=edition, keep_curator_values=True, progress=step))
-    return reports
+    returns the ImportReport of each edition. The caller owns the transaction.
+
+    Every edition's pages go to the parsing processes at once, so the next edition is
+    parsed while this process writes the one before."""
+    editions = [(edition, *_edition_jobs(corpus, folder, skipped)) for edition, folder, skipped in EDITIONS]
+    pool = _pool(None, sum(len(jobs) for _, jobs, _ in editions))
+    try:
+        parsed = [pool.map(_read, jobs, chunksize=4) if pool else map(_read, jobs) for _, jobs, _ in editions]
+        reports = []
+        for (edition, jobs, dimensions), results in zip(editions, parsed, strict=True):
+            step = (
+                (lambda stage, done, total, note="", e=edition: progress(e, stage, done, total, note))
+                if progress
+                else None
+            )
+            pages = _collect(jobs, dimensions, results, step)
+            reports.append(import_pages(pages=pages, edition_name=edition, keep_curator_values=True, progress=step))
+        return reports
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
 
 
 def dimension_pages(corpus):
