@@ -136,7 +136,7 @@ class TopicAdmin(SafeLookupsMixin, admin.ModelAdmin):
     list_select_related = ["edition", "dimension"]
     search_fields = ["title", "slug", "context"]
     prepopulated_fields = {"slug": ["title"]}
-    autocomplete_fields = ["dimension", "related"]
+    autocomplete_fields = ["dimension", "related", "logo"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_entry_counts()
@@ -230,7 +230,8 @@ class EntryAdmin(LinkHealthAdminMixin, SafeLookupsMixin, HistoryMixin, admin.Mod
         "published",
     ]  # fmt: skip
     search_fields = ["title", "url", "description"]
-    readonly_fields = ["created_at", "updated_at", "link_health_text", "link_history", "github_text"]
+    autocomplete_fields = ["logo"]
+    readonly_fields = ["created_at", "updated_at", "link_health_text", "link_history", "github_text", "site_logo_text"]
     inlines = [PlacementInline]
     actions = [
         "add_labels",

@@ -60,7 +60,7 @@ class EntryAdminForm(forms.ModelForm):
 
     class Meta:
         model = Entry
-        fields = ["title", "url", "year", "description", "github_stars", "language", "rating", "featured"]
+        fields = ["title", "url", "year", "description", "github_stars", "language", "rating", "featured", "logo"]
 
     label_field_names = ()
 

@@ -23,7 +23,16 @@ from taggit.managers import TaggableManager
 from taggit.models import ItemBase, TagBase
 
 from .linkhealth import wayback
-from .linkhealth.models import GitHubRepo, LinkCheck, LinkCheckRun, LinkHealth, LinkState  # noqa: F401
+from .linkhealth.models import (  # noqa: F401
+    GitHubRepo,
+    LinkCheck,
+    LinkCheckRun,
+    LinkHealth,
+    LinkState,
+    Logo,
+    LogoSource,
+    logo_path,
+)
 from .tree import path_from_top
 
 SAFE_URL_SCHEMES = ("http", "https")
@@ -165,6 +174,9 @@ class Topic(models.Model):
     context = models.TextField(blank=True, help_text='The "Architectural Context" box.')
     related = models.ManyToManyField("self", symmetrical=False, blank=True, help_text="Explore related topics.")
     position = models.PositiveIntegerField(default=0)
+    logo = models.ForeignKey(
+        Logo, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="Shown beside the title."
+    )
     import_record = import_record_field()
 
     natural_key_lookups = ("edition__slug", "slug")
@@ -181,6 +193,10 @@ class Topic(models.Model):
 
     def get_absolute_url(self):
         return reverse("catalog:topic_edition", kwargs={"slug": self.slug, "edition": self.edition.slug})
+
+    @property
+    def logo_src(self):
+        return logo_path(self.logo_id) if self.logo_id else ""
 
     def clean(self):
         if self.dimension_id and self.edition_id and self.dimension.edition_id != self.edition_id:
@@ -392,6 +408,17 @@ class Entry(models.Model):
     github_repo = models.ForeignKey(
         "catalog.GitHubRepo", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="entries"
     )
+    logo = models.ForeignKey(
+        Logo,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="A curator's choice of image; the logo job never changes it. Empty: the site's icon, when fetched.",
+    )
+    site_logo = models.ForeignKey(
+        Logo, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )  # set by the logo job (favicon of the host, or the GitHub owner's avatar)
     labels = TaggableManager(through=TaggedEntry, blank=True, related_name="entries")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -469,6 +496,12 @@ class Entry(models.Model):
     @property
     def host(self):
         return url_host(self.url)
+
+    @property
+    def logo_src(self):
+        """Our URL of the image shown beside the title: the curator's, else the site's; "" for none."""
+        pk = self.logo_id or self.site_logo_id
+        return logo_path(pk) if pk else ""
 
     def grouped_labels(self):
         """[(group, [labels])] in group order; needs `with_card_data()` to avoid queries."""

@@ -269,6 +269,10 @@ GITHUB_API_URL = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstr
 # A repository not pushed to for this many days is flagged as inactive.
 GITHUB_STALE_DAYS = int(os.environ.get("GITHUB_STALE_DAYS", str(18 * 30)))
 
+# Logos (manage.py fetch_logos): the largest image kept, and where a GitHub owner's avatar is.
+LOGO_MAX_BYTES = int(os.environ.get("LOGO_MAX_BYTES", str(64 * 1024)))
+LOGO_GITHUB_AVATAR_URL = os.environ.get("LOGO_GITHUB_AVATAR_URL", "https://github.com/{owner}.png?size=40")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

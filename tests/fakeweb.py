@@ -10,7 +10,9 @@ addresses without DNS, so `http://site.test:<port>/` reaches the fake.
 
 import asyncio
 import random
+import struct
 import threading
+import zlib
 from collections import Counter
 
 from aiohttp import web
@@ -28,6 +30,33 @@ def redirect(location, status=301):
     return web.Response(status=status, headers={"Location": location})
 
 
+def png(size=16, rgb=(0x46, 0x6B, 0xD8)):
+    """A real PNG image: a `size`-pixel square of one colour."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def image(data, content_type="image/png"):
+    return web.Response(body=data, content_type=content_type)
+
+
+# /favicon.ico as each logo test host answers it (the host name's first label picks).
+BIG = b"\x89PNG\r\n\x1a\n" + b"\x00" * (100 * 1024)
+FAVICONS = {
+    "good": lambda: image(png(), "image/x-icon"),
+    "other": lambda: image(png(rgb=(0xD8, 0x6B, 0x46))),
+    "html": lambda: html("Welcome", "Not an icon at all."),
+    "big": lambda: image(BIG),
+    "missing": lambda: html("Not found", status=404),
+    "svg": lambda: web.Response(text='<svg xmlns="http://www.w3.org/2000/svg"></svg>', content_type="image/svg+xml"),
+}
+
+
 class FakeSite:
     """An aiohttp app on its own event loop thread; `with FakeSite() as site: site.url("/ok")`."""
 
@@ -38,6 +67,8 @@ class FakeSite:
         self.user_agents = set()
         self.port = None
         self._rate_limited_once = set()
+        self.host_hits = Counter()  # (host name, path)
+        self.in_flight = self.most_in_flight = 0
 
     def url(self, path, host=None):
         scheme = "https" if self.ssl_context else "http"
@@ -51,6 +82,15 @@ class FakeSite:
         self.user_agents.add(request.headers.get("User-Agent", ""))
         if self.bench:
             return await self.bench_answer(request)
+        host = (request.host or "").split(":")[0]
+        self.host_hits[(host, path)] += 1
+        if path == "/favicon.ico" or path.startswith("/avatars/"):
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                return await self.logo_answer(request, host.split(".")[0])
+            finally:
+                self.in_flight -= 1
         routes = {
             "/ok": lambda: html("Welcome to the site"),
             "/": lambda: html("Home"),
@@ -77,6 +117,8 @@ class FakeSite:
         }
         if path in routes:
             return routes[path]()
+        if path.startswith("/avatar-image/"):
+            return image(png(rgb=(0x24, 0x29, 0x2F)))
         if path.startswith("/chain/"):
             n = int(path.rsplit("/", 1)[1])
             return redirect(f"/chain/{n - 1}" if n > 1 else "/ok")
@@ -100,6 +142,28 @@ class FakeSite:
         if path == "/huge":
             return await self.huge(request)
         return html("Not found", status=404)
+
+    async def logo_answer(self, request, name):
+        """Site icons (by host name, see FAVICONS) and avatars (/avatars/<owner>.png redirects to the image)."""
+        path = request.path
+        if path.startswith("/avatars/"):
+            await asyncio.sleep(0.05)  # long enough for concurrent requests to overlap
+            return redirect(f"/avatar-image/{path.rsplit('/', 1)[1]}", 302)
+        if name == "slow":
+            await asyncio.sleep(float(request.query.get("seconds", "5")))
+            return image(png())
+        if name == "bigstream":  # no Content-Length: only reading tells it is too large
+            response = web.StreamResponse(headers={"Content-Type": "image/png"})
+            await response.prepare(request)
+            try:
+                for _ in range(64):  # 4 MiB, slowly enough for a hang-up to be seen
+                    await response.write(BIG[:65536])
+                    self.hits["/bigstream bytes"] += 65536
+                    await asyncio.sleep(0.01)
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            return response
+        return FAVICONS.get(name, FAVICONS["missing"])()
 
     async def slowloris(self, request):
         response = web.StreamResponse(headers={"Content-Type": "text/html"})

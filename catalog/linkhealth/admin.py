@@ -2,16 +2,22 @@
 an entry's check history, and read-only pages for runs and repositories.
 Every action calls `catalog.services.linkhealth`."""
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
+from django_tasks import TaskResultStatus
 
-from ..models import Change, GitHubRepo, LinkCheckRun
+from ..models import Change, GitHubRepo, LinkCheckRun, Logo, LogoSource, logo_path
 from ..services.github import entry_suggestions, github_accept_suggestion, github_apply_rename
 from ..services.linkhealth import NOTES, link_action_bulk
+from ..services.logos import logo_store
+from ..tasks import fetch_logos_job
+from .logos import validate_image
 
 ACTION_DONE = {
     "apply_redirect": "Moved {n} to their redirect target",
@@ -103,6 +109,27 @@ def apply_github_rename(modeladmin, request, queryset):
     _each(modeladmin, request, queryset, github_apply_rename, "Moved {n} to the repository's new name")
 
 
+@admin.action(description="Logos: fetch the site's icon or the GitHub owner's avatar (background job)")
+def fetch_logos(modeladmin, request, queryset):
+    ids = list(queryset.values_list("pk", flat=True))
+    result = fetch_logos_job.enqueue(entry_ids=ids, stale_days=0)
+    if result.status == TaskResultStatus.FAILED:
+        modeladmin.message_user(request, f"The logo job {result.id} failed: {result.errors[-1]}", messages.ERROR)
+    elif result.status == TaskResultStatus.SUCCESSFUL:
+        counts = result.return_value
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(counts["errors"].items())) or "none"
+        modeladmin.message_user(
+            request,
+            f"Fetched {counts['fetched']} logos for {_entries(len(ids))}: {counts['entries_changed']} "
+            f"entries changed; failures: {errors}. A curator's own logo is never changed.",
+            messages.SUCCESS,
+        )
+    else:
+        modeladmin.message_user(
+            request, f"Queued job {result.id}: the logos of {_entries(len(ids))} (a db_worker runs it).", messages.INFO
+        )
+
+
 LINK_ACTIONS = [
     apply_redirect,
     use_archived_copy,
@@ -110,6 +137,7 @@ LINK_ACTIONS = [
     unpublish,
     accept_github_maturity,
     apply_github_rename,
+    fetch_logos,
 ]
 
 
@@ -128,6 +156,13 @@ class LinkHealthAdminMixin:
     @admin.display(description="GitHub")
     def github_text(self, obj):
         return github_summary(obj)
+
+    @admin.display(description="site logo (fetched)")
+    def site_logo_text(self, obj):
+        if not obj.site_logo_id:
+            return "None fetched yet (manage.py fetch_logos, or the action “Logos: fetch …”)."
+        shown = "shown" if not obj.logo_id else "not shown: the logo chosen above is"
+        return format_html('<img src="{}" width="20" height="20" alt=""> {}', logo_path(obj.site_logo_id), shown)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "POST" and "_github_accept" in request.POST:
@@ -252,6 +287,66 @@ class GitHubRepoAdmin(admin.ModelAdmin):
     list_filter = ["archived", "missing", "language"]
     search_fields = ["key"]
     readonly_fields = [f.name for f in GitHubRepo._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class LogoUploadForm(forms.ModelForm):
+    """A curator's own logo: an image file, checked like a fetched one (type, size)."""
+
+    upload = forms.FileField(help_text="PNG, GIF, JPEG, WebP or ICO; shown 16-20 pixels wide.")
+
+    class Meta:
+        model = Logo
+        fields = ["origin"]
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        data = upload.read(settings.LOGO_MAX_BYTES + 1)
+        validate_image(data)
+        self.image = data
+        return upload
+
+
+@admin.register(Logo)
+class LogoAdmin(admin.ModelAdmin):
+    """Logos: upload a curator's own (then choose it on an entry or a topic); fetched ones are read-only."""
+
+    list_display = ["pk", "preview", "origin", "content_type", "size", "created_at"]
+    search_fields = ["origin", "sources__key"]
+    readonly_fields = ["preview", "content_type", "size", "digest", "created_at"]
+    form = LogoUploadForm
+
+    @admin.display(description="image")
+    def preview(self, obj):
+        return format_html('<img src="{}" width="20" height="20" alt="">', obj.get_absolute_url()) if obj.pk else "—"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data")
+
+    def get_fields(self, request, obj=None):
+        return ["preview", "origin", "content_type", "size", "digest", "created_at"] if obj else ["upload", "origin"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a logo's bytes never change: upload a new one
+
+    def save_model(self, request, obj, form, change):
+        origin = form.cleaned_data.get("origin") or f"uploaded by {request.user.get_username()}"
+        stored = logo_store(data=form.image, origin=origin)
+        obj.pk, obj.digest = stored.pk, stored.digest  # the admin's message and redirect name the stored row
+
+
+@admin.register(LogoSource)
+class LogoSourceAdmin(admin.ModelAdmin):
+    list_display = ["key", "logo", "fetched_at", "error"]
+    list_filter = ["error"]
+    search_fields = ["key"]
+    list_select_related = False
+    readonly_fields = ["key", "url", "logo", "fetched_at", "error"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("logo").defer("logo__data")
 
     def has_add_permission(self, request):
         return False

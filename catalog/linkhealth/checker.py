@@ -205,6 +205,8 @@ def suspect_reason(url, final_url, redirects, title, body):
 class LinkChecker:
     """Checks URLs with one aiohttp session; use as `async with LinkChecker(...) as checker`."""
 
+    accept = "text/html,*/*;q=0.8"
+
     def __init__(self, limits=None, *, resolver=None):
         self.limits = limits or CheckLimits.from_settings()
         self.resolver = resolver or GuardedResolver()
@@ -225,7 +227,7 @@ class LinkChecker:
             timeout=aiohttp.ClientTimeout(
                 total=limits.timeout, sock_connect=limits.connect_timeout, sock_read=limits.timeout
             ),
-            headers={"User-Agent": limits.user_agent, "Accept": "text/html,*/*;q=0.8"},
+            headers={"User-Agent": limits.user_agent, "Accept": self.accept},
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
         )
@@ -267,13 +269,15 @@ class LinkChecker:
                     response.close()
                     await asyncio.sleep(wait)
                     continue
-                body = b""
-                content_type = headers.get("Content-Type", "")
-                if method == "GET" and 200 <= status < 300 and ("html" in content_type or not content_type):
-                    body = await self._read_capped(response)
+                body = await self._read_capped(response) if self.wants_body(method, status, headers) else b""
                 response.close()  # never drain an unread body: the connection is dropped instead
                 return status, headers, body
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def wants_body(self, method, status, headers):
+        """Whether to read (at most `max_body` bytes of) this answer's body: an HTML page's, to judge it."""
+        content_type = headers.get("Content-Type", "")
+        return method == "GET" and 200 <= status < 300 and ("html" in content_type or not content_type)
 
     async def _read_capped(self, response):
         chunks, size = [], 0

@@ -4,6 +4,7 @@ to the catalog app; none of them has a version trigger: only an entry's
 
 from django.conf import settings
 from django.db import models
+from django.urls import get_script_prefix
 
 
 class LinkState(models.TextChoices):
@@ -134,3 +135,50 @@ class GitHubRepo(models.Model):
     @property
     def html_url(self):
         return f"https://github.com/{self.owner}/{self.name}"
+
+
+class Logo(models.Model):
+    """A small image (a site's icon, a GitHub owner's avatar, or a curator's upload), stored here
+    and served from our own URL. One row per content (`digest`): a row's bytes never change, so
+    its URL can be cached for a year; a new image is a new row."""
+
+    digest = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the bytes.")
+    content_type = models.CharField(max_length=40, editable=False)
+    data = models.BinaryField(editable=False)
+    size = models.PositiveIntegerField(editable=False)
+    origin = models.CharField(
+        max_length=2000, blank=True, help_text="Where it came from: the URL fetched, or who uploaded it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"logo {self.pk}: {self.origin or self.digest[:12]}"
+
+    def get_absolute_url(self):
+        return logo_path(self.pk)
+
+
+def logo_path(pk):
+    """Our URL of logo `pk`, the route `logo` of meshportal/urls.py (built by hand: it is
+    called for every row of a list, and `reverse()` costs more than the row)."""
+    return f"{get_script_prefix()}logos/{pk}/"
+
+
+class LogoSource(models.Model):
+    """Where the logo job looks for the image of a group of entries: a host's favicon
+    (`host:istio.io`) or a GitHub owner's avatar (`github:istio`), with the last attempt."""
+
+    key = models.CharField(max_length=300, unique=True)
+    url = models.URLField(max_length=2000, help_text="The image fetched.")
+    logo = models.ForeignKey(Logo, on_delete=models.SET_NULL, null=True, blank=True, related_name="sources")
+    fetched_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="The last attempt.")
+    error = models.CharField(max_length=40, blank=True, help_text="Why the last attempt stored nothing.")
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self):
+        return self.key

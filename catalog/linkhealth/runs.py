@@ -125,24 +125,23 @@ class RunReport:
         return Counter((old, new) for _, old, new in self.moves)
 
 
-def execute(run, *, shard=0, shards=1, limits=None, resolver=None, stream=None, tty=False):
-    """Check the entries `run` still has to check and store every outcome; returns a RunReport.
+def drive(checker, items, store, progress):
+    """Run `checker.run(items, ...)` (a LinkChecker or subclass, used as an async context
+    manager) on an asyncio loop in a thread of its own, and call `store(batch)` in this
+    thread with lists of (key, outcome), every FLUSH_EVERY outcomes or FLUSH_SECONDS.
 
-    KeyboardInterrupt stops it cleanly: the checks made so far are stored,
-    and running it again checks only the rest.
+    Returns True when interrupted (KeyboardInterrupt): the outcomes that arrived before are stored.
     """
-    items = pending(run, shard=shard, shards=shards)
-    progress = Progress(len(items), stream, tty=tty)
     results = queue.SimpleQueue()
     done_marker = object()
     state = {"loop": None, "task": None, "error": None}
 
     async def main():
         state["task"] = asyncio.current_task()
-        async with LinkChecker(limits or CheckLimits.from_settings(), resolver=resolver) as checker:
+        async with checker:
 
-            async def on_outcome(entry_id, outcome):
-                results.put((entry_id, outcome))
+            async def on_outcome(key, outcome):
+                results.put((key, outcome))
 
             await checker.run(items, on_outcome)
 
@@ -158,7 +157,7 @@ def execute(run, *, shard=0, shards=1, limits=None, resolver=None, stream=None, 
             loop.close()
             results.put(done_marker)
 
-    moves, batch, interrupted = [], [], False
+    batch, interrupted = [], False
     thread = threading.Thread(target=thread_main, name="linkcheck", daemon=True)
     thread.start()
     last_flush = time.monotonic()
@@ -174,7 +173,7 @@ def execute(run, *, shard=0, shards=1, limits=None, resolver=None, stream=None, 
                 batch.append(item)
                 progress.add(item[1])
             if batch and (len(batch) >= FLUSH_EVERY or time.monotonic() - last_flush >= FLUSH_SECONDS):
-                moves += record_checks(outcomes=batch, run=run)
+                store(batch)
                 batch, last_flush = [], time.monotonic()
     except KeyboardInterrupt:
         interrupted = True
@@ -191,12 +190,26 @@ def execute(run, *, shard=0, shards=1, limits=None, resolver=None, stream=None, 
                 batch.append(item)
                 progress.add(item[1])
     if batch:
-        moves += record_checks(outcomes=batch, run=run)
+        store(batch)
     if state["error"] is not None:
         raise state["error"]
     progress.show(force=True)
-    if progress.stream is not None and tty:
+    if progress.stream is not None and progress.tty:
         progress.stream.write("\n")
+    return interrupted
+
+
+def execute(run, *, shard=0, shards=1, limits=None, resolver=None, stream=None, tty=False):
+    """Check the entries `run` still has to check and store every outcome; returns a RunReport.
+
+    KeyboardInterrupt stops it cleanly: the checks made so far are stored,
+    and running it again checks only the rest.
+    """
+    items = pending(run, shard=shard, shards=shards)
+    progress = Progress(len(items), stream, tty=tty)
+    moves = []
+    checker = LinkChecker(limits or CheckLimits.from_settings(), resolver=resolver)
+    interrupted = drive(checker, items, lambda batch: moves.extend(record_checks(outcomes=batch, run=run)), progress)
     left = len(pending(run))
     if not left and run.finished_at is None:
         run.finished_at = timezone.now()

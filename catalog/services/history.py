@@ -34,7 +34,9 @@ from django.utils import timezone
 
 from ..models import Change, Entry, Label, Placement, Section, TaggedEntry
 
-FIELDS = ("title", "url", "year", "description", "github_stars", "language", "rating", "featured", "published")
+FIELDS = (
+    "title", "url", "year", "description", "github_stars", "language", "rating", "featured", "published", "logo_id"
+)  # fmt: skip
 SETS = ("labels", "placements")
 CHUNK = 500
 
