@@ -394,6 +394,12 @@ class SqlBrowser(Browser):
         "rating": (F("rating").desc(nulls_last=True), F("year").desc(nulls_last=True), Lower("title"), "id"),
         "title": (Lower("title"), "id"),
         "added": ("-created_at", "-id"),
+        # Reversed: the first key turned round, empty values still last, the same tie-breaks.
+        "-newest": (F("year").asc(nulls_last=True), Lower("title"), "id"),
+        "-stars": (F("github_stars").asc(nulls_last=True), F("year").desc(nulls_last=True), "id"),
+        "-rating": (F("rating").asc(nulls_last=True), F("year").desc(nulls_last=True), Lower("title"), "id"),
+        "-title": (Lower("title").desc(), "id"),
+        "-added": ("created_at", "id"),
     }
 
     def select(self, cleaned, sort, fmt):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from . import charts
 from .browse import url_for
-from .filters import SORT_CHOICES, VIEW_CHOICES
+from .filters import REVERSED_SORTS, SORT_CHOICES, VIEW_CHOICES
 
 # Pages shown either side of the current one, besides the first and the last.
 PAGE_WINDOW = 2
@@ -31,21 +31,23 @@ class PageLink:
 @dataclass
 class Column:
     label: str
-    url: str = ""  # sorts by this column when set
+    url: str = ""  # sorts by this column (or, when it is the sort in effect, reverses it) when set
     current: bool = False
     numeric: bool = False
+    direction: str = ""  # the sort in effect on this column: "ascending" or "descending" (aria-sort)
 
 
-# Table columns: (label, sort value or None, numeric).
+# Table columns: (label, sort value or None, numeric, the sort's direction).
 TABLE_COLUMNS = [
-    ("Year", "newest", True),
-    ("Title", "title", False),
-    ("Stars", "stars", True),
-    ("Language", None, False),
-    ("Rating", "rating", True),
-    ("Labels", None, False),
-    ("Added", "added", True),
+    ("Year", "newest", True, "descending"),
+    ("Title", "title", False, "ascending"),
+    ("Stars", "stars", True, "descending"),
+    ("Language", None, False, ""),
+    ("Rating", "rating", True, "descending"),
+    ("Labels", None, False, ""),
+    ("Added", "added", True, "descending"),
 ]
+FLIPPED = {"ascending": "descending", "descending": "ascending"}
 
 
 def page_numbers(number, num_pages, window=PAGE_WINDOW):
@@ -118,14 +120,18 @@ def list_controls(result, path, *, table=True):
         for value, label in SORT_CHOICES
         if value != "relevance" or has_text
     ]
+    sorts += [Choice(value, label, "", True) for value, label in REVERSED_SORTS if value == result.sort]
     columns = []
-    for label, sort, numeric in TABLE_COLUMNS:
-        url = (
-            url_for(path, params, sort=None if sort == ("relevance" if has_text else "newest") else sort)
-            if sort
-            else ""
-        )
-        columns.append(Column(label, url, sort == result.sort, numeric))
+    for label, sort, numeric, direction in TABLE_COLUMNS:
+        column = Column(label, numeric=numeric)
+        if sort:
+            # A column's heading sorts by it; chosen again, it reverses the order.
+            column.current = result.sort in (sort, f"-{sort}")
+            if column.current:
+                column.direction = direction if result.sort == sort else FLIPPED[direction]
+            wanted = f"-{sort}" if result.sort == sort else sort
+            column.url = url_for(path, params, sort=None if wanted == default else wanted)
+        columns.append(column)
 
     def url_of(n):
         return url_for(path, params, page=n if n > 1 else None)

@@ -873,6 +873,12 @@ ORDER_KEYS = {
     "rating": lambda ix, p: (-ix.rating[p], -ix.year[p], ix.title_rank[p], p),
     "title": lambda ix, p: (ix.title_rank[p], p),
     "added": lambda ix, p: (-ix.created[p], -p),
+    # Reversed (a table column's heading chosen again): the first key turned round, none still last.
+    "-newest": lambda ix, p: (ix.year[p] == 0, ix.year[p], ix.title_rank[p], p),
+    "-stars": lambda ix, p: (ix.stars[p] < 0, ix.stars[p], -ix.year[p], p),
+    "-rating": lambda ix, p: (ix.rating[p] == 0, ix.rating[p], -ix.year[p], ix.title_rank[p], p),
+    "-title": lambda ix, p: (-ix.title_rank[p], p),
+    "-added": lambda ix, p: (ix.created[p], p),
 }
 # ...and the same orders for all entries at once.
 ORDERS = {
@@ -881,6 +887,11 @@ ORDERS = {
     "rating": lambda ix: np.lexsort((ix.title_rank, -ix.year, -ix.rating.astype(np.int32))),
     "title": lambda ix: np.argsort(ix.title_rank, kind="stable"),
     "added": lambda ix: np.lexsort((-ix.ids, -ix.created)),
+    "-newest": lambda ix: np.lexsort((ix.title_rank, ix.year, ix.year == 0)),
+    "-stars": lambda ix: np.lexsort((ix.ids, -ix.year, ix.stars, ix.stars < 0)),
+    "-rating": lambda ix: np.lexsort((ix.title_rank, -ix.year, ix.rating.astype(np.int32), ix.rating == 0)),
+    "-title": lambda ix: np.lexsort((ix.ids, -ix.title_rank)),
+    "-added": lambda ix: np.lexsort((ix.ids, ix.created)),
 }
 
 

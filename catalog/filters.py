@@ -24,6 +24,14 @@ SORT_CHOICES = [
     ("title", "Title"),
     ("added", "Recently added"),
 ]
+# Each order reversed ("-" + its value): a sorted table column's heading, chosen again, sends it.
+REVERSED_SORTS = [
+    ("-newest", "Oldest"),
+    ("-stars", "Fewest stars"),
+    ("-rating", "Lowest rating"),
+    ("-title", "Title, Z to A"),
+    ("-added", "First added"),
+]
 # How a list is shown: one line a link (the default), cards, or a table (browse only).
 VIEW_CHOICES = [("compact", "Compact"), ("cards", "Cards"), ("table", "Table")]
 # Parameters that are not filters; a label group cannot take these names.
@@ -179,7 +187,7 @@ class ListOptionsForm(forms.Form):
     """
 
     sort = forms.ChoiceField(
-        choices=SORT_CHOICES,
+        choices=SORT_CHOICES + REVERSED_SORTS,
         required=False,
         error_messages={"invalid_choice": "“%(value)s” is not a way to sort; sorted the default way instead."},
     )

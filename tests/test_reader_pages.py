@@ -57,7 +57,7 @@ def test_browse_table_view_sorts_by_its_columns(client, seed):
     html = client.get("/browse/?view=table&sort=stars").content.decode()
     table = re.search(r'<table class="entry-table">(.*?)</table>', html, re.S).group(1)
     heads = re.findall(r"<th scope=\"col\"[^>]*>(.*?)</th>", table, re.S)
-    assert [re.sub(r"<.*?>|\(sort by this column\)|[▲▼]", "", h).strip() for h in heads] == [
+    assert [re.sub(r"<.*?>|\(sort by this column\)|\(reverse the order\)|[▲▼]", "", h).strip() for h in heads] == [
         "Year",
         "Title",
         "Stars",
@@ -66,7 +66,8 @@ def test_browse_table_view_sorts_by_its_columns(client, seed):
         "Labels",
         "Added",
     ]
-    assert 'aria-sort="descending">Stars' in table
+    stars_head = '<a href="/browse/?view=table&amp;sort=-stars" data-facet-link>Stars <span aria-hidden="true">▼</span>'
+    assert f'aria-sort="descending">{stars_head}' in table  # its link reverses the order
     assert 'href="/browse/?view=table&amp;sort=title"' in table
     assert 'href="/browse/?view=table"' in table  # Year: the default order
     body_rows = re.findall(r'<tr class="entry" id="entry-(\d+)">', table)
@@ -74,6 +75,51 @@ def test_browse_table_view_sorts_by_its_columns(client, seed):
     assert len(body_rows) == 20 and stars == sorted(stars, reverse=True)
     # A topic page has no table view: its sections are the structure.
     assert ">Table<" not in client.get("/topics/istio/").content.decode()
+
+
+def test_a_sorted_columns_heading_reverses_the_order(make, client):
+    section = make.section(topic=make.topic(slug="istio"))
+    for title, year, stars, rating in [
+        ("alpha", 2019, 50, 3),
+        ("bravo", 2023, None, 5),
+        ("charlie", 2021, 900, None),
+        ("delta", None, 10, 1),
+    ]:  # made in this order: "added" follows it
+        make.entry(title=title, year=year, github_stars=stars, rating=rating, section=section)
+
+    def table(url):
+        html = client.get(url).content.decode()
+        heads = re.findall(r'<th scope="col"[^>]*?(?: aria-sort="(\w+)")?><a href="([^"]+)"[^>]*>(\w+)', html)
+        titles = re.findall(r'<a class="entry__title" href="[^"]+"[^>]*>(\w+)</a>', html)
+        return {label: (sort, href.replace("&amp;", "&")) for sort, href, label in heads}, titles
+
+    # Each column: first order, reversed order (empty values last both ways); the first is the column's link.
+    orders = {
+        "Year": (["bravo", "charlie", "alpha", "delta"], ["alpha", "charlie", "bravo", "delta"]),
+        "Title": (["alpha", "bravo", "charlie", "delta"], ["delta", "charlie", "bravo", "alpha"]),
+        "Stars": (["charlie", "alpha", "delta", "bravo"], ["delta", "alpha", "charlie", "bravo"]),
+        "Rating": (["bravo", "alpha", "delta", "charlie"], ["delta", "alpha", "bravo", "charlie"]),
+        "Added": (["delta", "charlie", "bravo", "alpha"], ["alpha", "bravo", "charlie", "delta"]),
+    }
+    first_direction = {"Title": "ascending"}
+    for label, (first, reversed_) in orders.items():
+        heads, _ = table("/browse/?view=table&sort=stars" if label == "Year" else "/browse/?view=table")
+        url = heads[label][1]
+        heads, titles = table(url)
+        direction = first_direction.get(label, "descending")
+        assert titles == first and heads[label][0] == direction, label
+        assert [h for h, (sort, _) in heads.items() if sort] == [label]  # aria-sort on the sorted column only
+        reverse_url = heads[label][1]
+        assert reverse_url != url
+        heads, titles = table(reverse_url)
+        assert titles == reversed_, label
+        assert heads[label][0] == ("ascending" if direction == "descending" else "descending"), label
+        assert heads[label][1] == url, label  # chosen again: back to the first order
+    # The sort menu shows the reversed order in effect.
+    _, chosen = sort_menu(client.get("/browse/?sort=-stars").content.decode())
+    assert chosen == ["Fewest stars"]
+    response = client.get("/browse/?view=table&sort=-nonsense")
+    assert "is not a way to sort; sorted the default way instead." in response.content.decode()
 
 
 # --- the sort menu ---------------------------------------------------------------------------
