@@ -99,6 +99,7 @@ class ListControls:
     pagination: Pagination | None
     download_csv: str = ""
     download_jsonl: str = ""
+    year_span: tuple | None = None  # (first, last) year of the Year facet: the bounds of its slider
 
 
 def list_controls(result, path, *, table=True):
@@ -136,12 +137,14 @@ def list_controls(result, path, *, table=True):
     def url_of(n):
         return url_for(path, params, page=n if n > 1 else None)
 
+    controls = ListControls(views, sorts, columns, pagination(result.page, url_of))
     for panel in result.facets:
         if panel.kind == "year":
             panel.chart = charts.year_histogram(panel)
+            years = [int(v.value) for v in panel.values if ".." not in v.value]
+            controls.year_span = (min(years), max(years)) if len(set(years)) > 1 else None
         elif panel.kind == "stars":
             panel.chart = charts.stars_distribution(panel)
-    controls = ListControls(views, sorts, columns, pagination(result.page, url_of))
     controls.download_csv = url_for(path, params, download="csv")
     controls.download_jsonl = url_for(path, params, download="jsonl")
     return controls

@@ -122,6 +122,24 @@ def test_a_sorted_columns_heading_reverses_the_order(make, client):
     assert "is not a way to sort; sorted the default way instead." in response.content.decode()
 
 
+def test_the_year_slider_spans_the_years_of_the_year_facet(client, seed):
+    """The two-handle slider (built by JavaScript) gets the facet's first and last year;
+    the From/to fields stay the whole control without it."""
+    years = Entry.objects.listed().exclude(year=None).values_list("year", flat=True)
+    for url in ("/browse/", "/topics/istio/", "/browse/?year_min=2022&year_max=2023"):
+        html = client.get(url).content.decode()
+        assert f'data-year-slider data-first="{min(years)}" data-last="{max(years)}" hidden>' in html, url
+
+
+def test_no_year_slider_when_there_is_one_year(make, client):
+    section = make.section(topic=make.topic(slug="istio"))
+    make.entry(year=2020, section=section)
+    make.entry(year=None, section=section)
+    assert "data-year-slider" not in client.get("/browse/").content.decode()
+    make.entry(year=2024, section=section)
+    assert 'data-year-slider data-first="2020" data-last="2024"' in client.get("/browse/").content.decode()
+
+
 # --- the sort menu ---------------------------------------------------------------------------
 
 

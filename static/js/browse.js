@@ -1,3 +1,68 @@
+// The year range as a two-handle slider (two overlapping range inputs) kept in
+// step with the From/to number fields, which alone do the job without JavaScript.
+(function () {
+  "use strict";
+  function build() {
+    var box = document.querySelector("[data-year-slider]");
+    if (!box || box.childElementCount) return;
+    var from = document.getElementById("id_year_min"), to = document.getElementById("id_year_max");
+    var first = +box.dataset.first, last = +box.dataset.last;
+    function handle(label, end) {
+      var input = document.createElement("input");
+      input.type = "range";
+      input.min = first;
+      input.max = last;
+      input.setAttribute("aria-label", label);
+      input.dataset.end = end;
+      box.appendChild(input);
+      return input;
+    }
+    var low = handle("Year from (slider)", "low"), high = handle("Year to (slider)", "high");
+    function clamp(value, fallback) {
+      value = parseInt(value, 10);
+      return isNaN(value) ? fallback : Math.min(last, Math.max(first, value));
+    }
+    function paint() {
+      var span = last - first;
+      box.style.setProperty("--low", (100 * (low.value - first)) / span + "%");
+      box.style.setProperty("--high", (100 * (high.value - first)) / span + "%");
+    }
+    function fromFields() {
+      low.value = clamp(from.value, first);
+      high.value = clamp(to.value, last);
+      paint();
+    }
+    function toFields(moved) {
+      if (+low.value > +high.value) (moved === low ? high : low).value = moved.value;
+      // A handle at the end of the scale sets no bound (entries without a year stay in).
+      from.value = +low.value > first ? low.value : "";
+      to.value = +high.value < last ? high.value : "";
+      paint();
+    }
+    [low, high].forEach(function (input) {
+      input.addEventListener("input", function () { toFields(input); });
+      input.addEventListener("change", function () {
+        var form = input.form;
+        if (form) form.requestSubmit ? form.requestSubmit() : form.submit();
+      });
+    });
+    from.addEventListener("input", fromFields);
+    to.addEventListener("input", fromFields);
+    fromFields();
+    box.hidden = false;
+    // A handle moved with the keyboard keeps the focus when the results come in.
+    if (focused) box.querySelector("[data-end='" + focused + "']").focus();
+    focused = "";
+  }
+  var focused = "";
+  build();
+  document.addEventListener("browse:updating", function () {
+    var active = document.activeElement;
+    focused = active && active.closest("[data-year-slider]") ? active.dataset.end : "";
+  });
+  document.addEventListener("browse:updated", build);
+})();
+
 // Progressive enhancement for the faceted browse: apply filters without a full
 // page reload, keep the URL and history in sync, and announce the new count.
 // Without JavaScript the same links and GET form work as they are.
@@ -14,6 +79,7 @@
 
   function swap(html) {
     var doc = new DOMParser().parseFromString(html, "text/html");
+    document.dispatchEvent(new CustomEvent("browse:updating"));
     regions(doc).forEach(function (fresh) {
       var old = document.getElementById(fresh.id);
       if (old) old.replaceWith(fresh);
@@ -33,6 +99,7 @@
     document.title = doc.title;
     var count = document.getElementById("result-count");
     if (live && count) live.textContent = count.textContent;
+    document.dispatchEvent(new CustomEvent("browse:updated"));
   }
 
   // After a new page of results, the reader is taken to its heading, as a

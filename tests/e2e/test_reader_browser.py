@@ -147,6 +147,38 @@ def test_maturity_tiers_have_distinct_colours(open_context, live_server, live_se
     assert axe(page) == []
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+def test_year_range_two_handles_with_javascript_two_fields_without(open_context, live_server, live_seed, javascript):
+    years = sorted(set(Entry.objects.listed().exclude(year=None).values_list("year", flat=True)))
+    first, last = years[0], years[-1]
+    low_year, high_year = first + 2, last - 1
+    expected = Entry.objects.listed().filter(year__gte=low_year, year__lte=high_year).count()
+    page = open_context(javascript=javascript)
+    page.goto(f"{live_server.url}/browse/")
+    handles = page.locator("[data-year-slider] input[type=range]")
+    page.fill("#id_year_max", str(high_year))
+    if javascript:
+        expect(handles).to_have_count(2)
+        low, high = handles.nth(0), handles.nth(1)
+        assert [low.get_attribute("min"), low.get_attribute("max")] == [str(first), str(last)]
+        assert low.input_value() == str(first) and high.input_value() == str(high_year)  # typing moved it
+        low.focus()
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")  # each move applies the range, as a change of the sort does
+        expect(page.locator("#id_year_min")).to_have_value(str(low_year))
+    else:
+        assert handles.count() == 0 and page.locator("[data-year-slider]").is_hidden()
+        page.fill("#id_year_min", str(low_year))
+        page.locator(".ranges button[type=submit]").click()
+    page.wait_for_url(re.compile(rf"year_min={low_year}&year_max={high_year}"))
+    expect(page.locator("#result-count")).to_contain_text(f"{expected:,} entries")
+    shown = {int(y) for y in re.findall(r"\((\d{4})\)", " ".join(page.locator(".entry__year").all_inner_texts()))}
+    assert shown and low_year <= min(shown) and max(shown) <= high_year
+    if javascript:  # the new page's handles stand where the range is, and the moved one keeps the focus
+        expect(page.locator("[data-year-slider] [data-end=low]")).to_be_focused()
+        assert handles.nth(0).input_value() == str(low_year) and handles.nth(1).input_value() == str(high_year)
+
+
 def test_first_filtered_result_on_a_phone_fits_the_budget(open_context, live_server, live_seed):
     page = open_context(PHONE)
     sizes = {}
