@@ -17,7 +17,7 @@ from taggit.models import Tag
 
 from . import admin_forms
 from .admin_forms import SectionPathField, entry_admin_form
-from .curation import GAPS, GAPS_BY_KEY, empty_sections
+from .curation import GAPS, GAPS_BY_KEY, empty_sections, gap_entries
 from .duplicates import possible_duplicates
 from .forms import ApproveForm, RejectForm
 from .linkhealth.admin import LINK_ACTIONS, LinkHealthAdminMixin
@@ -38,6 +38,7 @@ from .models import (
 from .services import history
 from .services.curation import entries_bulk_edit, entries_bulk_preview
 from .services.redirects import topic_renamed
+from .services.structure import label_save, structure_delete
 from .services.submissions import submission_approve, submission_reject
 
 
@@ -87,6 +88,28 @@ class HistoryMixin:
         del request._history
 
 
+class RecordedDeleteMixin:
+    """Deleting a label, a section or anything above it (one, or many with the delete
+    action) records, in the history, each entry that lost a label or a placement."""
+
+    def deleted_names(self, objects):
+        return [str(obj) for obj in objects]
+
+    def _delete(self, request, objects):
+        objects = list(objects)
+        names = self.deleted_names(objects)
+        what = self.model._meta.verbose_name if len(objects) == 1 else self.model._meta.verbose_name_plural
+        note = f"Deleted {what}: {'; '.join(names)}"
+        actor = history.Actor.person(request.user, source=Change.Source.ADMIN, note=note[:500])
+        structure_delete(objects=objects, actor=actor)
+
+    def delete_model(self, request, obj):
+        self._delete(request, [obj])
+
+    def delete_queryset(self, request, queryset):
+        self._delete(request, queryset)
+
+
 class GapFilter(admin.SimpleListFilter):
     """What needs attention (catalog.curation.GAPS): the dashboard's counts link here."""
 
@@ -97,8 +120,7 @@ class GapFilter(admin.SimpleListFilter):
         return [(gap.key, gap.title) for gap in GAPS]
 
     def queryset(self, request, queryset):
-        gap = GAPS_BY_KEY.get(self.value())
-        return gap.filter(queryset) if gap else queryset
+        return gap_entries(queryset, self.value()) if self.value() in GAPS_BY_KEY else queryset
 
 
 class EmptySectionFilter(admin.SimpleListFilter):
@@ -113,7 +135,7 @@ class EmptySectionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Edition)
-class EditionAdmin(SafeLookupsMixin, admin.ModelAdmin):
+class EditionAdmin(SafeLookupsMixin, RecordedDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "position"]
     list_editable = ["position"]
     prepopulated_fields = {"slug": ["name"]}
@@ -121,7 +143,7 @@ class EditionAdmin(SafeLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(Dimension)
-class DimensionAdmin(SafeLookupsMixin, admin.ModelAdmin):
+class DimensionAdmin(SafeLookupsMixin, RecordedDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "edition", "position"]
     list_filter = ["edition"]
     list_editable = ["position"]
@@ -130,7 +152,7 @@ class DimensionAdmin(SafeLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(Topic)
-class TopicAdmin(SafeLookupsMixin, admin.ModelAdmin):
+class TopicAdmin(SafeLookupsMixin, RecordedDeleteMixin, admin.ModelAdmin):
     list_display = ["title", "slug", "edition", "dimension", "position", "entry_count"]
     list_filter = ["edition", "dimension"]
     list_select_related = ["edition", "dimension"]
@@ -161,7 +183,7 @@ class RedirectAdmin(admin.ModelAdmin):
 
 
 @admin.register(Section)
-class SectionAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
+class SectionAdmin(SafeLookupsMixin, HistoryMixin, RecordedDeleteMixin, admin.ModelAdmin):
     list_display = ["title", "topic", "parent", "position", "entry_count"]
     list_filter = [EmptySectionFilter, "topic__edition", "topic"]
     list_select_related = ["topic__edition", "parent"]
@@ -182,6 +204,10 @@ class SectionAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(entry_count=Count("placements"))
 
+    def deleted_names(self, objects):
+        paths = Section.objects.filter(pk__in=[s.pk for s in objects]).paths()
+        return [paths.get(s.pk, str(s)) for s in objects]
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not Placement:
             return super().save_formset(request, form, formset, change)
@@ -196,14 +222,14 @@ class SectionAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
 
 
 @admin.register(LabelGroup)
-class LabelGroupAdmin(SafeLookupsMixin, admin.ModelAdmin):
+class LabelGroupAdmin(SafeLookupsMixin, RecordedDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "position", "single_choice", "internal"]
     list_editable = ["position"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Label)
-class LabelAdmin(SafeLookupsMixin, admin.ModelAdmin):
+class LabelAdmin(SafeLookupsMixin, RecordedDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "group", "position", "entry_count"]
     list_filter = ["group"]
     list_editable = ["group", "position"]
@@ -213,6 +239,12 @@ class LabelAdmin(SafeLookupsMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(entry_count=Count("tagged_entries"))
+
+    def save_model(self, request, obj, form, change):
+        if not (change and "name" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        note = f"Label renamed: {form.initial['name']} → {obj.name}"
+        label_save(label=obj, actor=history.Actor.person(request.user, source=Change.Source.ADMIN, note=note[:500]))
 
     @admin.display(description="entries", ordering="entry_count")
     def entry_count(self, obj):

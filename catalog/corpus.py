@@ -94,9 +94,10 @@ def edition_pages(corpus, folder, skipped=(), *, progress=None, workers=None):
             pool.shutdown(cancel_futures=True)
 
 
-def import_corpus(corpus, *, progress=None):
+def import_corpus(corpus, *, progress=None, actor=None):
     """Import every page of both editions, keeping curator values (the seed's among them);
-    returns the ImportReport of each edition. The caller owns the transaction.
+    returns the ImportReport of each edition. The caller owns the transaction. `actor`
+    (a `history.Actor`) is who the history names; by default the import itself.
 
     Every edition's pages go to the parsing processes at once, so the next edition is
     parsed while this process writes the one before."""
@@ -112,7 +113,9 @@ def import_corpus(corpus, *, progress=None):
                 else None
             )
             pages = _collect(jobs, dimensions, results, step)
-            reports.append(import_pages(pages=pages, edition_name=edition, keep_curator_values=True, progress=step))
+            reports.append(
+                import_pages(pages=pages, edition_name=edition, keep_curator_values=True, progress=step, actor=actor)
+            )
         return reports
     finally:
         if pool:

@@ -1,34 +1,38 @@
 """What needs a curator's attention: the gaps of the catalog, listed once.
 
-Each `Gap` is a filter of the entry list (SQL), which the changelist applies
-for `?gap=<key>`. The dashboard shows every gap's count at once: counting each
-filter in SQL costs seconds on 200,000 entries (correlated subqueries), so
-`gap_counts()` reads four compact tables once and counts in numpy, and keeps
-the result for the catalog's data version (plus the approvals). The two are
-independent implementations of the same definitions; the tests check that each
-count equals the length of the list it links to on random catalogs.
+Each `Gap` is a filter of the entry list in SQL. Counting every filter in SQL
+costs seconds on 200,000 entries (correlated subqueries, string functions over
+every URL), so the dashboard's counts and the changelist's `?gap=<key>` come
+from the facet index (`gap_masks()`): its arrays hold what the gaps read (year,
+rating, labels, placements by edition, link state, and the dashboard's own
+columns: no description, bare home page, URL key, computed by the same SQL as
+the filters), and it follows every write through the change log, so the first
+load after a write costs what the write changed, not a recount. The SQL
+filters serve the gaps the index does not hold (GitHub's) and any page when
+the index cannot be built. The two are independent implementations of the same
+definitions; the tests check both against a plain-Python reading of random
+catalogs, and each dashboard count against the list it links to.
 """
 
-import threading
-from collections import Counter
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import StrIndex, Substr
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from .facet_index import current_version, snapshot
-from .models import URL_KEY, Edition, Entry, Label, Placement, Section, Submission, TaggedEntry, url_rest
+from .facet_index import LINK_STATES, IndexUnavailable, get_index
+from .models import URL_KEY, Edition, Entry, GitHubRepo, Label, Placement, Section, Submission, TaggedEntry
 
 MATURITY_GROUP = "maturity"
 LEGACY_LABEL = "legacy"
 STALE_YEARS = 4
-# A site's home page or its blog or news index, not a page about the subject.
-HOME_PATHS = ("/", "/blog", "/blog/", "/news", "/news/", "/posts", "/posts/", "/articles", "/articles/", "/en", "/en/")
+# A gap of at most this many entries is listed from the index's ids whatever its SQL.
+SMALL_GAP = 50_000
 
 
 def _has_label(**lookups):
@@ -60,11 +64,7 @@ def approved_not_curated(qs):
 
 
 def bare_home_pages(qs):
-    rest = url_rest("url")  # host and path
-    path = Substr("rest", F("slash"))
-    return qs.alias(rest=rest, slash=StrIndex("rest", Value("/")), path=path).filter(
-        Q(slash=0) | Q(path__in=HOME_PATHS)
-    )
+    return qs.with_url_shape().filter(url_home=True)
 
 
 def duplicates(qs):
@@ -76,16 +76,23 @@ def stale(qs):
     return qs.filter(year__lte=date.today().year - STALE_YEARS).exclude(_has_label(tag__slug=LEGACY_LABEL))
 
 
+def _repositories(qs, repositories):
+    # The entries of these repositories are few: their ids first, then one parameter (a join from
+    # the entries' side, in the list's order, may read every entry when most link no repository).
+    ids = Entry.objects.filter(github_repo__in=repositories.values("pk")).order_by().values_list("pk", flat=True)
+    return qs.filter(pk__in=id_set(list(ids)))
+
+
 def github_inactive(qs):
     cutoff = timezone.now() - timedelta(days=settings.GITHUB_STALE_DAYS)
-    return qs.filter(Q(github_repo__archived=True) | Q(github_repo__pushed_at__lt=cutoff))
+    return _repositories(qs, GitHubRepo.objects.filter(Q(archived=True) | Q(pushed_at__lt=cutoff)))
 
 
 def github_same_repository(qs):
     shared = (
         Entry.objects.filter(github_repo__isnull=False).values("github_repo").annotate(n=Count("pk")).filter(n__gt=1)
     )
-    return qs.filter(github_repo__in=shared.values("github_repo"))
+    return _repositories(qs, GitHubRepo.objects.filter(pk__in=shared.values("github_repo")))
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,9 @@ class Gap:
     key: str
     title: str
     filter: object  # queryset -> queryset
+    # The list always reads the entries from the index: this SQL filter costs seconds at 200,000
+    # entries (subqueries per entry, string functions over every URL).
+    listed_from_index: bool = False
 
 
 GAPS = [
@@ -100,16 +110,17 @@ GAPS = [
         "uncurated",
         "approved from a submission, not yet curated (no year, rating or maturity tier)",
         approved_not_curated,
+        listed_from_index=True,
     ),
     Gap("no_year", "no year", lambda qs: qs.filter(year__isnull=True)),
     Gap("no_description", "no description", lambda qs: qs.filter(description="")),
     Gap("no_rating", "no rating", lambda qs: qs.filter(rating__isnull=True)),
     Gap("no_labels", "no labels", lambda qs: qs.exclude(_has_label())),
-    Gap("no_maturity", "no maturity tier, in the first edition (V2 Elite)", no_maturity_in_first_edition),
-    Gap("not_placed", "not placed in any section", lambda qs: qs.exclude(_placed())),
-    Gap("one_edition", "placed in one edition only", in_one_edition_only),
-    Gap("bare_home", "the link is a bare site, blog or news home page", bare_home_pages),
-    Gap("duplicates", "the same link as another entry (normalised URL)", duplicates),
+    Gap("no_maturity", "no maturity tier, in the first edition (V2 Elite)", no_maturity_in_first_edition, True),
+    Gap("not_placed", "not placed in any section", lambda qs: qs.exclude(_placed()), True),
+    Gap("one_edition", "placed in one edition only", in_one_edition_only, True),
+    Gap("bare_home", "the link is a bare site, blog or news home page", bare_home_pages, True),
+    Gap("duplicates", "the same link as another entry (normalised URL)", duplicates, True),
     Gap("stale", f"stale: {STALE_YEARS}+ years old and not LEGACY", stale),
     # Link health (docs/link-health.md): each fixed in one click by a bulk action of the list.
     Gap(
@@ -132,7 +143,7 @@ GAPS = [
     Gap(
         "github_renamed",
         "GitHub repository renamed: use its new name",
-        lambda qs: qs.exclude(github_repo__moved_to="").filter(github_repo__isnull=False),
+        lambda qs: _repositories(qs, GitHubRepo.objects.exclude(moved_to="")),
     ),
     Gap("github_same_repo", "the same GitHub repository as another entry", github_same_repository),
 ]
@@ -162,105 +173,93 @@ def submissions_waiting():
     return Waiting(pending.count() if oldest else 0, oldest)
 
 
-def _home_flag(qs):
-    """The entry list with `home`: true when the link is a bare home page (as bare_home_pages)."""
-    rest = url_rest("url")
-    return qs.alias(rest=rest, slash=StrIndex("rest", Value("/")), path=Substr("rest", F("slash"))).annotate(
-        home=Q(slash=0) | Q(path__in=HOME_PATHS)
+def _approved_entry_ids():
+    return Submission.objects.filter(status=Submission.Status.APPROVED, entry__isnull=False).values_list(
+        "entry_id", flat=True
     )
 
 
-def _fetch(queryset):
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+def _label_ids(**lookups):
+    return list(Label.objects.filter(**lookups).values_list("pk", flat=True))
 
 
-def _compute_counts():
-    entries = _fetch(
-        _home_flag(Entry.objects.order_by("pk"))
-        .annotate(key=URL_KEY, blank=Q(description=""))
-        .values_list("pk", "year", "rating", "blank", "home", "key")
-    )
-    size = len(entries)
-    columns = list(zip(*entries, strict=True)) if entries else [()] * 6
-    ids = np.array(columns[0], dtype=np.int64)
-    year = np.array([y or 0 for y in columns[1]], dtype=np.int32)
-    rating = np.array([r is None for r in columns[2]], dtype=bool)  # True: no rating
-    blank = np.array(columns[3], dtype=bool)
-    home = np.array(columns[4], dtype=bool)
-    keys = Counter(columns[5])
-    duplicate = np.array([keys[k] > 1 for k in columns[5]], dtype=bool)
+def gap_masks(index):
+    """{gap key: boolean mask over the facet index's entries} for the gaps the index can
+    tell (all but the GitHub ones): the same definitions as the SQL filters above, read
+    from the index's arrays (four small queries: the approvals and three label lists)."""
+    size, alive = index.size, index.alive
 
-    def positions(entry_ids):
-        found = np.searchsorted(ids, entry_ids)
-        return found[(found < size) & (ids[np.minimum(found, size - 1)] == entry_ids)] if size else found
-
-    def flags(entry_ids):
+    def flags(positions):
         mask = np.zeros(size, dtype=bool)
-        mask[positions(np.asarray(entry_ids, dtype=np.int64))] = True
-        return mask
+        mask[positions] = True
+        return mask & alive
 
-    tagged = np.array(_fetch(TaggedEntry.objects.values_list("content_object_id", "tag_id")), dtype=np.int64).reshape(
-        -1, 2
-    )
-    maturity_ids = list(Label.objects.filter(group__slug=MATURITY_GROUP).values_list("pk", flat=True))
-    legacy_ids = list(Label.objects.filter(slug=LEGACY_LABEL).values_list("pk", flat=True))
-    labelled = flags(tagged[:, 0])
-    maturity = flags(tagged[np.isin(tagged[:, 1], maturity_ids), 0])
-    legacy = flags(tagged[np.isin(tagged[:, 1], legacy_ids), 0])
-
-    # One (entry, edition) row per entry and edition, joined and made distinct in SQL.
-    pairs = np.array(
-        _fetch(Placement.objects.values_list("entry_id", "section__topic__edition_id").distinct().order_by()),
-        dtype=np.int64,
-    ).reshape(-1, 2)
-    placed = flags(pairs[:, 0])
-    first = Edition.objects.order_by("position", "id").values_list("pk", flat=True).first()
-    in_first = flags(pairs[pairs[:, 1] == first, 0]) if first is not None else np.zeros(size, dtype=bool)
-    per_entry = np.bincount(positions(pairs[:, 0]), minlength=size) if size else np.zeros(0, dtype=np.int64)
-
-    approved = flags(
-        list(
-            Submission.objects.filter(status=Submission.Status.APPROVED, entry__isnull=False).values_list(
-                "entry_id", flat=True
-            )
-        )
-    )
-    undated = year == 0
-    masks = {
-        "uncurated": approved & (undated | rating | ~maturity),
+    labelled = flags(index.t_pos)
+    maturity = flags(index.t_pos[np.isin(index.t_label, _label_ids(group__slug=MATURITY_GROUP))])
+    legacy = flags(index.t_pos[np.isin(index.t_label, _label_ids(slug=LEGACY_LABEL))])
+    # One (entry, edition) pair per entry and edition; the first edition has code 0.
+    editions = index.edition
+    placed = flags(editions.entry)
+    in_first = flags(editions.entry[editions.code == 0])
+    per_entry = np.bincount(editions.entry, minlength=size)
+    approved = flags(index.positions(list(_approved_entry_ids())))
+    keys = index.url_key
+    sharing = np.bincount(keys[alive & (keys >= 0)], minlength=len(index.vocabularies["url_key"].words) + 1)
+    undated, unrated = alive & (index.year == 0), alive & (index.rating == 0)
+    link = {state: alive & (index.columns["link"].code == LINK_STATES.position[state]) for state in LINK_STATES.keys}
+    return {
+        "uncurated": approved & (undated | unrated | ~maturity),
         "no_year": undated,
-        "no_description": blank,
-        "no_rating": rating,
-        "no_labels": ~labelled,
+        "no_description": alive & index.blank,
+        "no_rating": unrated,
+        "no_labels": alive & ~labelled,
         "no_maturity": in_first & ~maturity,
-        "not_placed": ~placed,
-        "one_edition": per_entry == 1,
-        "bare_home": home,
-        "duplicates": duplicate,
-        "stale": ~undated & (year <= date.today().year - STALE_YEARS) & ~legacy,
+        "not_placed": alive & ~placed,
+        "one_edition": alive & (per_entry == 1),
+        "bare_home": alive & index.home,
+        "duplicates": alive & (keys >= 0) & (sharing[keys] > 1),
+        "stale": alive & (index.year > 0) & (index.year <= date.today().year - STALE_YEARS) & ~legacy,
+        "link_dead": link["dead"],
+        "link_broken": link["broken"],
+        "link_redirected": link["redirected"],
+        "link_suspect": link["suspect"],
     }
-    return {key: int(mask.sum()) for key, mask in masks.items()}
-
-
-_cache = {"key": None, "counts": None}
-_cache_lock = threading.Lock()
 
 
 def gap_counts():
-    """{gap key: number of entries}, for every gap at once. The gaps `_compute_counts()`
-    knows are recomputed only when the catalog's data version or the approvals changed
-    since the last call; any other gap (link health's) is counted with its SQL filter."""
-    with snapshot():
-        approvals = Submission.objects.filter(status=Submission.Status.APPROVED).values_list("pk", flat=True)
-        key = (connection.alias, current_version(), approvals.count(), approvals.order_by("-pk").first())
-        with _cache_lock:
-            if _cache["key"] != key:
-                _cache["counts"], _cache["key"] = _compute_counts(), key
-            counts = dict(_cache["counts"])
-        for gap in GAPS:
-            if gap.key not in counts:
-                counts[gap.key] = gap.filter(Entry.objects.all()).count()
+    """{gap key: number of entries}, for every gap at once: from the facet index (kept
+    current by the change log, so a write costs only what it changed) where it can tell,
+    else with the gap's SQL filter (the GitHub gaps; every gap when the index cannot be built)."""
+    try:
+        masks = gap_masks(get_index())
+    except IndexUnavailable:
+        masks = {}
+    counts = {key: int(mask.sum()) for key, mask in masks.items()}
+    for gap in GAPS:
+        if gap.key not in counts:
+            counts[gap.key] = gap.filter(Entry.objects.all()).count()
     return counts
+
+
+def gap_entries(queryset, key):
+    """`queryset` narrowed to the entries with the gap `key` (the changelist's filter): their
+    ids from the index as one parameter when the gap's SQL is slow (`listed_from_index`) or
+    the gap is small (a large set of ids costs more to pass than a plain column filter);
+    else, and whenever the index is unavailable, with the gap's SQL filter."""
+    gap = GAPS_BY_KEY[key]
+    try:
+        index = get_index()
+        mask = gap_masks(index).get(key)
+    except IndexUnavailable:
+        mask = None
+    if mask is None or (not gap.listed_from_index and mask.sum() > SMALL_GAP):
+        return gap.filter(queryset)
+    return queryset.filter(pk__in=id_set(index.ids[mask].tolist()))
+
+
+def id_set(ids):
+    """SQL: the set of `ids` as one parameter, for `pk__in` (SQLite limits a query's
+    parameters; a JSON array or a PostgreSQL array has no such limit)."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))  # noqa: S611 - a constant, the ids a parameter
+    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))  # noqa: S611 - likewise

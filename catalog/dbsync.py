@@ -19,12 +19,17 @@ hidden in save() or signals.
   whose rowid is the entry id.
 - PostgreSQL: catalog_entry.search_document, a weighted tsvector (title A,
   labels B, description C, URL words D) with a GIN index.
+- Both hold only the labels readers may see (`catalog.visibility`): a label of
+  an internal group is never searchable, and an entry's text follows when a
+  label is renamed or moved to another group, or a group is made internal or public.
 
 SQLite drops a table's triggers when a migration rebuilds that table (as it
 does to add or alter a column), so `install()` runs again after every
 `migrate` (the app's post_migrate handler). It is idempotent, and on SQLite it
 refills the search table, so the index matches the data whatever ran before.
 """
+
+from .visibility import public_label_sql
 
 WATCHED_TABLES = [
     "catalog_edition",
@@ -54,13 +59,25 @@ CHANGE_LOG_KEPT = 50_000
 LOG_EVENTS = ("insert", "update", "delete")
 
 FTS_COLUMNS = "title, description, url, labels, tokenize = 'porter unicode61 remove_diacritics 2'"
-SQLITE_LABELS = (
-    "(SELECT coalesce(group_concat(l.name, ' '), '') FROM catalog_taggedentry t"
-    " JOIN catalog_label l ON l.id = t.tag_id WHERE t.content_object_id = {entry})"
+# True for a public label `l`; replaced at install time (by "1 = 1" while the migrations
+# run that come before label groups could be internal).
+PUBLIC = "__PUBLIC_LABEL__"
+# PostgreSQL's trigger and function for a group made internal or public (once groups can be).
+GROUP_DOCUMENT = ("catalog_labelgroup_document", "catalog_labelgroup_changed")
+# An entry's public labels as text: `{entry}` is the SQL naming the entry's id.
+PUBLIC_LABELS_OF = (
+    "SELECT {aggregate} FROM catalog_taggedentry t JOIN catalog_label l ON l.id = t.tag_id"
+    " WHERE t.content_object_id = {entry} AND " + PUBLIC
+)
+SQLITE_LABELS = "(" + PUBLIC_LABELS_OF.replace("{aggregate}", "coalesce(group_concat(l.name, ' '), '')") + ")"
+# The entries that hold a label of the group `{group}` (an id), for a group's change.
+ENTRIES_OF_GROUP = (
+    "SELECT t.content_object_id FROM catalog_taggedentry t JOIN catalog_label l ON l.id = t.tag_id"
+    " WHERE l.group_id = {group}"
 )
 
 
-def _sqlite_install(with_log):
+def _sqlite_install(with_log, with_internal=True):
     bump = (
         "INSERT INTO catalog_catalogstate (id, version) VALUES (1, lower(hex(randomblob(16))))"
         " ON CONFLICT(id) DO UPDATE SET version = excluded.version;"
@@ -112,11 +129,22 @@ def _sqlite_install(with_log):
         " WHERE rowid = old.content_object_id;"
         f" UPDATE catalog_entry_fts SET labels = {labels_of(entry='new.content_object_id')}"
         " WHERE rowid = new.content_object_id; END;",
-        "CREATE TRIGGER catalog_label_fts_update AFTER UPDATE OF name ON catalog_label BEGIN"
+        "CREATE TRIGGER catalog_label_fts_update AFTER UPDATE OF name, group_id ON catalog_label"
+        " WHEN old.name IS NOT new.name OR old.group_id IS NOT new.group_id BEGIN"
         " UPDATE catalog_entry_fts SET labels = "
         + labels_of(entry="catalog_entry_fts.rowid")
         + " WHERE rowid IN (SELECT content_object_id FROM catalog_taggedentry WHERE tag_id = new.id); END;",
     ]
+    if with_internal:
+        statements.append(
+            "CREATE TRIGGER catalog_labelgroup_fts_update AFTER UPDATE OF internal ON catalog_labelgroup"
+            " WHEN old.internal IS NOT new.internal BEGIN"
+            " UPDATE catalog_entry_fts SET labels = "
+            + labels_of(entry="catalog_entry_fts.rowid")
+            + " WHERE rowid IN ("
+            + ENTRIES_OF_GROUP.format(group="new.id")
+            + "); END;"
+        )
     return statements
 
 
@@ -128,7 +156,13 @@ def _sqlite_uninstall_triggers():
     for table in [*ENTRY_TABLES, *TREE_TABLES]:
         for event in LOG_EVENTS:
             statements.append(f"DROP TRIGGER IF EXISTS {table}_log_{event}")
-    for name in ("entry_fts_insert", "entry_fts_update", "entry_fts_delete", "label_fts_update"):
+    for name in (
+        "entry_fts_insert",
+        "entry_fts_update",
+        "entry_fts_delete",
+        "label_fts_update",
+        "labelgroup_fts_update",
+    ):
         statements.append(f"DROP TRIGGER IF EXISTS catalog_{name}")
     for name in ("insert", "delete", "update"):
         statements.append(f"DROP TRIGGER IF EXISTS catalog_taggedentry_fts_{name}")
@@ -196,14 +230,12 @@ _POSTGRES_INSTALL = [
       -- Angle brackets go first: PostgreSQL's parser would take "<b>...</b>" for markup and skip it.
       NEW.search_document :=
         setweight(to_tsvector('english', translate(coalesce(NEW.title, ''), '<>', '  ')), 'A')
-        || setweight(to_tsvector('english', coalesce((
-             SELECT string_agg(l.name, ' ') FROM catalog_taggedentry t
-             JOIN catalog_label l ON l.id = t.tag_id WHERE t.content_object_id = NEW.id), '')), 'B')
+        || setweight(to_tsvector('english', coalesce((PUBLIC_LABELS), '')), 'B')
         || setweight(to_tsvector('english', translate(coalesce(NEW.description, ''), '<>', '  ')), 'C')
         || setweight(to_tsvector('simple', regexp_replace(coalesce(NEW.url, ''), '[^[:alnum:]]+', ' ', 'g')), 'D');
       RETURN NEW;
     END $$
-    """,
+    """.replace("PUBLIC_LABELS", PUBLIC_LABELS_OF.format(aggregate="string_agg(l.name, ' ')", entry="NEW.id")),
     "CREATE TRIGGER catalog_entry_document BEFORE INSERT OR UPDATE OF title, description, url, search_document"
     " ON catalog_entry FOR EACH ROW EXECUTE FUNCTION catalog_entry_document()",
     """
@@ -229,9 +261,22 @@ _POSTGRES_INSTALL = [
       RETURN NULL;
     END $$
     """,
-    "CREATE TRIGGER catalog_label_document AFTER UPDATE OF name ON catalog_label"
-    " FOR EACH ROW EXECUTE FUNCTION catalog_label_renamed()",
+    "CREATE TRIGGER catalog_label_document AFTER UPDATE OF name, group_id ON catalog_label FOR EACH ROW"
+    " WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.group_id IS DISTINCT FROM NEW.group_id)"
+    " EXECUTE FUNCTION catalog_label_renamed()",
+    """
+    CREATE OR REPLACE FUNCTION catalog_labelgroup_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      UPDATE catalog_entry SET search_document = NULL WHERE id IN (ENTRIES_OF_GROUP);
+      RETURN NULL;
+    END $$
+    """.replace("ENTRIES_OF_GROUP", ENTRIES_OF_GROUP.format(group="NEW.id")),
+    "CREATE TRIGGER catalog_labelgroup_document AFTER UPDATE OF internal ON catalog_labelgroup FOR EACH ROW"
+    " WHEN (OLD.internal IS DISTINCT FROM NEW.internal) EXECUTE FUNCTION catalog_labelgroup_changed()",
     "UPDATE catalog_entry SET search_document = NULL WHERE search_document IS NULL",
+    # Documents written before internal labels were left out (idempotent, and few rows).
+    "UPDATE catalog_entry SET search_document = NULL WHERE id IN (SELECT t.content_object_id FROM"
+    " catalog_taggedentry t JOIN catalog_label l ON l.id = t.tag_id WHERE NOT (" + PUBLIC + "))",
     "CREATE INDEX IF NOT EXISTS catalog_entry_search_document ON catalog_entry USING gin (search_document)",
 ]
 
@@ -241,6 +286,7 @@ _POSTGRES_INSTALL_BEFORE_LOG = [
 ]
 
 _POSTGRES_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS catalog_labelgroup_document ON catalog_labelgroup",
     "DROP TRIGGER IF EXISTS catalog_label_document ON catalog_label",
     "DROP TRIGGER IF EXISTS catalog_taggedentry_document ON catalog_taggedentry",
     "DROP TRIGGER IF EXISTS catalog_entry_document ON catalog_entry",
@@ -248,6 +294,7 @@ _POSTGRES_UNINSTALL = [
     *[f"DROP TRIGGER IF EXISTS {table}_log ON {table}" for table in [*ENTRY_TABLES, *TREE_TABLES]],
     *[f"DROP TRIGGER IF EXISTS {table}_log_truncate ON {table}" for table in [*ENTRY_TABLES, *TREE_TABLES]],
     "DROP FUNCTION IF EXISTS catalog_log_change()",
+    "DROP FUNCTION IF EXISTS catalog_labelgroup_changed()",
     "DROP FUNCTION IF EXISTS catalog_label_renamed()",
     "DROP FUNCTION IF EXISTS catalog_entry_labels_changed()",
     "DROP FUNCTION IF EXISTS catalog_entry_document()",
@@ -256,18 +303,25 @@ _POSTGRES_UNINSTALL = [
 ]
 
 
+def _has_column(connection, cursor, table, column):
+    return column in {c.name for c in connection.introspection.get_table_description(cursor, table)}
+
+
 def install(connection):
     """(Re)create the triggers and the search index on `connection`, and fill the index."""
-    # Migrations before the change log's own run this too: its triggers come once its table exists.
+    # Migrations before the change log's own run this too: its triggers come once its table exists,
+    # and the search leaves internal labels out once label groups can be internal.
     with_log = "catalog_catalogchange" in connection.introspection.table_names()
     with connection.cursor() as cursor:
+        with_internal = _has_column(connection, cursor, "catalog_labelgroup", "internal")
+        public = public_label_sql("l") if with_internal else "1 = 1"
         if connection.vendor == "sqlite":
             for statement in _sqlite_uninstall_triggers():
                 cursor.execute(statement)
             cursor.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS catalog_entry_fts USING fts5({FTS_COLUMNS})")
             cursor.execute("DELETE FROM catalog_entry_fts")
-            for statement in _sqlite_install(with_log):
-                cursor.execute(statement)
+            for statement in _sqlite_install(with_log, with_internal):
+                cursor.execute(statement.replace(PUBLIC, public))
         elif connection.vendor == "postgresql":
             # Inside a transaction that wrote rows (a test, a data migration), deferred foreign-key
             # checks are still pending, and PostgreSQL refuses trigger DDL on a table with pending
@@ -276,7 +330,8 @@ def install(connection):
             for statement in _POSTGRES_UNINSTALL[:-1]:  # not the column: its values stay
                 cursor.execute(statement)
             for statement in _POSTGRES_INSTALL if with_log else _POSTGRES_INSTALL_BEFORE_LOG:
-                cursor.execute(statement)
+                if with_internal or not any(name in statement for name in GROUP_DOCUMENT):
+                    cursor.execute(statement.replace(PUBLIC, public))
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         else:
             raise RuntimeError(f"meshportal supports SQLite and PostgreSQL, not {connection.vendor}")

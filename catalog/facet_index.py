@@ -28,6 +28,7 @@ from django.db import connection, transaction
 
 from . import tree
 from .models import (
+    HOME_PATHS,
     CatalogState,
     Dimension,
     Edition,
@@ -40,6 +41,7 @@ from .models import (
     TaggedEntry,
     Topic,
 )
+from .visibility import VISIBLE_FIELD
 
 logger = logging.getLogger(__name__)
 
@@ -306,10 +308,13 @@ class Field:
     `word(value)` and held as its code in the field's `Vocabulary` (-1: none)."""
 
     name: str
-    sql: str  # a column of the entry table, or an expression of the row
+    sql: object  # a column of the entry table, an expression of the row, or {vendor: expression}
     dtype: object = np.int64
     missing: object = 0  # for NULL
     word: object = None
+    # The vocabulary is shared by the indexes that follow this one instead of copied (for a large
+    # one no facet reads: it only grows, and the codes an older index holds stay valid).
+    shared: bool = False
 
     @property
     def none(self):
@@ -317,6 +322,8 @@ class Field:
         return -1 if self.word else self.missing
 
     def expression(self, vendor):
+        if isinstance(self.sql, dict):
+            return self.sql[vendor]
         return ADDED[vendor] if self.sql == "{added}" else self.sql
 
 
@@ -325,7 +332,36 @@ ADDED = {"sqlite": "julianday(created_at)", "postgresql": "extract(epoch from cr
 YEAR = Field("year", "year", np.int32)
 STARS = Field("stars", "github_stars", np.int64, -1)
 RATING = Field("rating", "rating", np.int8)
-CORE_FIELDS = (YEAR, STARS, RATING, Field("created", "{added}", np.float64, 0.0), Field("published", "published", bool))
+CORE_FIELDS = (
+    YEAR,
+    STARS,
+    RATING,
+    Field("created", "{added}", np.float64, 0.0),
+    Field("published", VISIBLE_FIELD, bool),
+)
+
+
+# SQL string functions: (find a text, cut from a position), per database.
+STRING_FUNCTIONS = {"sqlite": ("INSTR", "SUBSTR"), "postgresql": ("STRPOS", "SUBSTRING")}
+
+
+def _url_sql(vendor):
+    """SQL of the dashboard's URL fields, as `models.url_rest()`, `URL_KEY` and
+    `EntryQuerySet.with_url_shape()` compute them: (bare home page, URL key)."""
+    find, cut = STRING_FUNCTIONS[vendor]
+    rest = f"{cut}(url, {find}(url, '://') + 3)"  # the URL without its scheme
+    paths = ", ".join(f"'{path}'" for path in HOME_PATHS)  # constants
+    home = f"({find}({rest}, '/') = 0 OR {cut}({rest}, {find}({rest}, '/')) IN ({paths}))"
+    return home, f"lower(rtrim(replace({rest}, 'www.', ''), '/'))"
+
+
+# The curator dashboard's fields (catalog/curation.py), the SQL of its filters: no description,
+# a bare home page (`EntryQuerySet.with_url_shape()`), the URL key duplicates share (`URL_KEY`).
+DASHBOARD_FIELDS = (
+    Field("blank", "description = ''", bool),
+    Field("home", {vendor: _url_sql(vendor)[0] for vendor in STRING_FUNCTIONS}, bool),
+    Field("url_key", {vendor: _url_sql(vendor)[1] for vendor in STRING_FUNCTIONS}, word=str, shared=True),
+)
 
 
 class NumberColumn:
@@ -421,7 +457,7 @@ def index_fields():
     """The entry fields the index reads: its own, then the registry's facets'."""
     from .facets import index_columns  # the registry imports this module
 
-    fields = {field.name: field for field in CORE_FIELDS}
+    fields = {field.name: field for field in (*CORE_FIELDS, *DASHBOARD_FIELDS)}
     for spec in index_columns().values():
         fields.setdefault(spec.field.name, spec.field)
     return list(fields.values())
@@ -477,10 +513,10 @@ def load_tree():
             )
         ],
         # Labels of internal groups are for curators only: no facet, no filter.
-        groups=list(LabelGroup.objects.filter(internal=False).order_by("position", "id").values_list("slug", "name")),
+        groups=list(LabelGroup.objects.public().order_by("position", "id").values_list("slug", "name")),
         labels=[
             LabelRow(*r)
-            for r in Label.objects.exclude(group__internal=True)
+            for r in Label.objects.public()
             .order_by("group__position", "position", "name")
             .values_list("id", "slug", "name", "group__slug")
         ],
@@ -772,7 +808,10 @@ class FacetIndex:
 
         index.alive = grown(self.alive, False)
         index.raw = {field.name: grown(self.raw[field.name], field.none) for field in self.fields}
-        index.vocabularies = {name: words.copy() for name, words in self.vocabularies.items()}
+        shared = {field.name for field in self.fields if field.shared}
+        index.vocabularies = {
+            name: words if name in shared else words.copy() for name, words in self.vocabularies.items()
+        }
         index.title_key = self.title_key + [""] * grow
         index.title_sorted, index.title_rank = list(self.title_sorted), grown(self.title_rank, 0)
 
@@ -917,13 +956,11 @@ class SqlChoices:
 
     def __init__(self):
         labels = list(
-            Label.objects.exclude(group__internal=True)
+            Label.objects.public()
             .order_by("group__position", "position", "name")
             .values_list("slug", "name", "group__slug")
         )
-        self.groups = list(
-            LabelGroup.objects.filter(internal=False).order_by("position", "id").values_list("slug", "name")
-        )
+        self.groups = list(LabelGroup.objects.public().order_by("position", "id").values_list("slug", "name"))
         self.label_group = [group for _, _, group in labels]
         label = SimpleNamespace(values=Values([slug for slug, _, _ in labels], [name for _, name, _ in labels]))
         anything = SimpleNamespace(values=SimpleNamespace(position=AnyKey()))

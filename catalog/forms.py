@@ -217,7 +217,7 @@ class SubmissionForm(AccessibleFormMixin, forms.Form):
     )
     labels = LabelsField(
         label="Labels",
-        queryset=Label.objects.select_related("group").exclude(group__internal=True),
+        queryset=Label.objects.public().select_related("group"),
         required=False,
         help_text=f"Choose up to {MAX_LABELS}.",
     )

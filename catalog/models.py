@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
-from django.db.models import Count, Func, Prefetch, Q, Value
+from django.db.models import Count, F, Func, Prefetch, Q, Value
 from django.db.models.functions import Lower, Replace, StrIndex, Substr
 from django.urls import reverse
 from taggit.managers import TaggableManager
@@ -34,6 +34,7 @@ from .linkhealth.models import (  # noqa: F401
     logo_path,
 )
 from .tree import path_from_top
+from .visibility import listed_entries, public_groups, public_labels, visible_entries
 
 SAFE_URL_SCHEMES = ("http", "https")
 
@@ -75,6 +76,11 @@ URL_KEY = Lower(
         output_field=models.CharField(),
     )
 )
+
+
+# A site's home page or its blog or news index, not a page about the subject (the
+# dashboard's "bare home page"): a URL with no path, or one of these paths.
+HOME_PATHS = ("/", "/blog", "/blog/", "/news", "/news/", "/posts", "/posts/", "/articles", "/articles/", "/en", "/en/")
 
 
 class NaturalKeyQuerySet(models.QuerySet):
@@ -156,8 +162,7 @@ class TopicQuerySet(NaturalKeyQuerySet):
         """Annotate `entry_count`: distinct entries placed anywhere in the topic; with `listed`,
         only those a reader's lists show (published, link not dead), as the topic page does."""
         entry = "sections__placements__entry"
-        shown = Q(**{f"{entry}__published": True}) & ~Q(**{f"{entry}__link_state": LinkState.DEAD}) if listed else None
-        return self.annotate(entry_count=Count(entry, distinct=True, filter=shown))
+        return self.annotate(entry_count=Count(entry, distinct=True, filter=listed_entries(entry) if listed else None))
 
 
 class Topic(models.Model):
@@ -291,6 +296,15 @@ class Section(models.Model):
     natural_key.dependencies = ["catalog.topic"]
 
 
+class LabelGroupQuerySet(NaturalKeyQuerySet):
+    def public(self):
+        """The groups readers may see (catalog.visibility)."""
+        return self.filter(public_groups())
+
+
+LabelGroupManager = models.Manager.from_queryset(LabelGroupQuerySet)
+
+
 class LabelGroup(models.Model):
     """What kind of label: maturity tier, content kind, level, ..."""
 
@@ -305,7 +319,7 @@ class LabelGroup(models.Model):
     )
 
     natural_key_lookups = ("slug",)
-    objects = NaturalKeyManager()
+    objects = LabelGroupManager()
 
     class Meta:
         ordering = ["position", "name"]
@@ -323,12 +337,23 @@ def label_url(slug):
     return reverse("catalog:label", kwargs={"slug": slug})
 
 
+class LabelQuerySet(models.QuerySet):
+    def get_by_natural_key(self, name):
+        return self.get(name=name)
+
+    def public(self):
+        """The labels readers may see (catalog.visibility): none of an internal group."""
+        return self.filter(public_labels())
+
+
 class Label(TagBase):
     """A django-taggit tag that belongs to a group, e.g. GUIDE in "Content kind"."""
 
     group = models.ForeignKey(LabelGroup, on_delete=models.PROTECT, related_name="labels", null=True, blank=True)
     description = models.CharField(max_length=300, blank=True)
     position = models.PositiveIntegerField(default=0, help_text="Order within its group.")
+
+    objects = LabelQuerySet.as_manager()
 
     class Meta:
         ordering = ["group__position", "position", "name"]
@@ -365,7 +390,7 @@ def labels_prefetch(path="tagged_items", *, public=False):
     those a reader may see (not of an internal group)."""
     queryset = TaggedEntry.objects.select_related("tag__group")
     if public:
-        queryset = queryset.exclude(tag__group__internal=True)
+        queryset = queryset.filter(public_labels("tag"))
     return Prefetch(path, queryset=queryset.order_by("tag__group__position", "tag__position", "tag__name"))
 
 
@@ -374,13 +399,22 @@ class EntryQuerySet(NaturalKeyQuerySet):
         """Everything an entry card shows to a reader (no internal labels), in a constant number of queries."""
         return self.select_related("github_repo").prefetch_related(labels_prefetch(public=True))
 
+    def with_url_shape(self):
+        """Annotate `url_key` (URL_KEY: the key duplicates share) and `url_home` (true when
+        the link is a bare home page: no path, or one of HOME_PATHS)."""
+        return self.alias(
+            link_rest=url_rest("url"),
+            link_slash=StrIndex("link_rest", Value("/")),
+            link_path=Substr("link_rest", F("link_slash")),
+        ).annotate(url_key=URL_KEY, url_home=Q(link_slash=0) | Q(link_path__in=HOME_PATHS))
+
     def visible(self):
-        """What readers may see at all: published entries."""
-        return self.filter(published=True)
+        """What readers may see at all: published entries (catalog.visibility)."""
+        return self.filter(visible_entries())
 
     def listed(self):
         """What reader lists show by default: published entries whose link is not dead."""
-        return self.visible().exclude(link_state=LinkState.DEAD)
+        return self.filter(listed_entries())
 
 
 class Entry(models.Model):
@@ -524,9 +558,8 @@ class PlacementQuerySet(NaturalKeyQuerySet):
 
         Dead links are left out unless `include_dead` (a reader asked for them).
         """
-        placements = self.filter(section__topic=topic, entry__published=True)
-        if not include_dead:
-            placements = placements.exclude(entry__link_state=LinkState.DEAD)
+        shown = visible_entries("entry") if include_dead else listed_entries("entry")
+        placements = self.filter(shown, section__topic=topic)
         return (
             placements.select_related("entry__github_repo")
             .prefetch_related(labels_prefetch("entry__tagged_items", public=True))

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from . import tree
-from .models import Edition, Entry, LinkState, Placement, Section, Topic
+from .models import Edition, Entry, Placement, Section, Topic
 from .prose import render_markdown
+from .visibility import listed_entries, visible_entries
 
 MAX_HEADING_LEVEL = 6
 
@@ -143,9 +144,8 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
     placed = {}
     # The order of Placement.objects.for_topic(), without loading the entries yet.
     # Unpublished entries never; dead links only when the browse index chose them (`only`).
-    placements = Placement.objects.filter(section__topic=topic, entry__published=True)
-    if only is None:
-        placements = placements.exclude(entry__link_state=LinkState.DEAD)
+    shown = listed_entries("entry") if only is None else visible_entries("entry")
+    placements = Placement.objects.filter(shown, section__topic=topic)
     rows = placements.order_by("section_id", F("entry__year").desc(nulls_last=True), "position", "id").values_list(
         "section_id", "entry_id", "id", "parent_id", "title", "description", "highlight", "note"
     )

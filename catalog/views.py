@@ -157,7 +157,7 @@ def entry(request, pk):
 
 
 def label(request, slug):
-    item = get_object_or_404(Label.objects.select_related("group").exclude(group__internal=True), slug=slug)
+    item = get_object_or_404(Label.objects.public().select_related("group"), slug=slug)
     entries = Entry.objects.listed().filter(tagged_items__tag=item).with_card_data().order_by("-year", "title", "id")
     page = Paginator(entries, LABEL_PAGE_SIZE).get_page(request.GET.get("page"))
     fmt = request.GET.get("format")
@@ -176,7 +176,7 @@ def label(request, slug):
 def labels(request):
     groups = {}
     # Meta.ordering does not apply to a GROUP BY query: without this the order is the table's.
-    rows = Label.objects.select_related("group").exclude(group__internal=True)
+    rows = Label.objects.public().select_related("group")
     rows = rows.annotate(entry_count=Count("tagged_entries"))
     for item in rows.order_by("group__position", "position", "name"):
         groups.setdefault(item.group, []).append(item)

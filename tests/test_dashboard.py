@@ -1,15 +1,20 @@
 """The curator dashboard: every count equals the filtered list it links to, and what the
 gap means (checked against a plain-Python reading of random catalogs)."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.curation import GAPS, HOME_PATHS, STALE_YEARS
-from catalog.models import Entry, LabelGroup, Placement, Submission
+from catalog import facet_index
+from catalog.curation import GAPS, STALE_YEARS, gap_masks
+from catalog.models import HOME_PATHS, Entry, GitHubRepo, LabelGroup, Placement, Submission
+
+from .conftest import build_catalog
+from .test_live_index import WRITES
 
 URLS = [
     "https://istio.io",
@@ -119,6 +124,8 @@ def test_dashboard_counts_equal_the_lists_they_link_to(admin_client, world, make
             listed = admin_client.get(link).context["cl"]
             assert {e.url for e in listed.queryset} == want[gap.key], gap.key
             assert count == listed.result_count == len(want[gap.key]), gap.key
+            # The SQL filter (for the GitHub gaps, and when the index cannot be built) means the same.
+            assert set(gap.filter(Entry.objects.all()).values_list("url", flat=True)) == want[gap.key], gap.key
         count, link = shown["sections with no entry and no subsection"]
         listed = admin_client.get(link).context["cl"]
         assert count == listed.result_count and empty in listed.queryset
@@ -145,3 +152,71 @@ def test_dashboard_queries_are_bounded(admin_client, little_catalog, make, djang
         make.entry(section=little_catalog.mtls)
     with django_assert_max_num_queries(len(GAPS) + 12):
         assert admin_client.get("/admin/dashboard/").status_code == 200
+
+
+def gaps_of(index):
+    """{gap key: the ids of its entries}, as the index tells them."""
+    return {key: set(index.ids[mask].tolist()) for key, mask in gap_masks(index).items()}
+
+
+def blank_and_home(make):
+    entry = Entry.objects.order_by("id").first()
+    entry.description, entry.url = "", "https://kiali.io/blog/"
+    entry.save()
+
+
+def duplicate_then_unlabel(make):
+    first, second = Entry.objects.order_by("id")[:2]
+    second.url = first.url.replace("https://", "http://www.") + "/"
+    second.save()
+    first.labels.clear()
+
+
+def unplace_and_delete(make):
+    first, second = Entry.objects.order_by("-id")[:2]
+    Placement.objects.filter(entry=first).delete()
+    second.delete()
+
+
+@pytest.mark.parametrize("write", [blank_and_home, duplicate_then_unlabel, unplace_and_delete, *WRITES])
+def test_the_gaps_follow_a_write_as_a_full_build_tells_them(make, write):
+    """The dashboard reads the index that follows the change log: after each kind of
+    write, its gaps are those a fresh build of the whole catalog finds."""
+    build_catalog(make)
+    before = facet_index.FacetIndex.load()
+    write(make)
+    followed = before.caught_up()
+    assert followed is not None
+    after = gaps_of(followed)
+    assert after == gaps_of(facet_index.FacetIndex.load())
+    if write in (blank_and_home, duplicate_then_unlabel, unplace_and_delete):
+        assert after != gaps_of(before)
+
+
+def test_the_github_gaps_count_and_list_the_entries_of_their_repositories(admin_client, make, settings):
+    settings.GITHUB_STALE_DAYS = 540
+    now = timezone.now()
+    repos = {
+        "archived": GitHubRepo.objects.create(key="a/archived", owner="a", name="archived", archived=True),
+        "old": GitHubRepo.objects.create(key="a/old", owner="a", name="old", pushed_at=now - timedelta(days=600)),
+        "fresh": GitHubRepo.objects.create(key="a/fresh", owner="a", name="fresh", pushed_at=now),
+        "moved": GitHubRepo.objects.create(key="a/moved", owner="a", name="moved", pushed_at=now, moved_to="b/m"),
+    }
+    entries = {}
+    for name, repo in [("archived", "archived"), ("old", "old"), ("fresh", "fresh"), ("fresh too", "fresh")]:
+        entries[name] = make.entry(title=name, github_repo=repos[repo])
+    entries["moved"] = make.entry(title="moved", github_repo=repos["moved"])
+    entries["none"] = make.entry(title="none")
+    want = {
+        "github_inactive": {"archived", "old"},
+        "github_renamed": {"moved"},
+        "github_same_repo": {"fresh", "fresh too"},
+    }
+    page = admin_client.get("/admin/dashboard/")
+    shown = {title: (count, url) for title, count, url in page.context["rows"]}
+    for gap in GAPS:
+        if gap.key in want:
+            count, link = shown[gap.title]
+            listed = admin_client.get(link).context["cl"]
+            assert {e.title for e in listed.queryset} == want[gap.key], gap.key
+            assert count == listed.result_count == len(want[gap.key]), gap.key

@@ -234,3 +234,104 @@ def test_recent_changes_filters_by_person_source_and_topic(little_catalog, curat
     assert "check_links --all" in page and "Envoy Gateway" not in page
     page = client.get("/admin/catalog/change/", {"user__id__exact": curator.pk}).content.decode()
     assert page.count("/history/") >= 2 and "check_links" not in page
+
+
+# --- the catalog's structure: a label renamed or deleted, a section deleted ---------------------
+
+
+def test_admin_label_rename_is_recorded_in_each_entry_with_the_curator(little_catalog, curator, client, make):
+    guide = little_catalog.labels["GUIDE"]
+    other = make.entry(section=little_catalog.other_section, title="Linkerd docs", labels=[guide])
+    data = {"name": "GUIDES", "slug": guide.slug, "group": guide.group_id, "description": "", "position": 0}
+    response = client.post(f"/admin/catalog/label/{guide.pk}/change/", data)
+    assert response.status_code == 302
+    changes = Change.objects.order_by("entry_id")
+    assert {c.entry_id for c in changes} == {little_catalog.entry.pk, other.pk}
+    for change in changes:
+        assert change.values == {"labels": [["GUIDE"], ["GUIDES"]]}
+        assert (change.user, change.source, change.note) == (curator, "admin", "Label renamed: GUIDE → GUIDES")
+
+
+def test_admin_label_edit_without_a_new_name_records_nothing(little_catalog, curator, client):
+    guide = little_catalog.labels["GUIDE"]
+    data = {"name": "GUIDE", "slug": guide.slug, "group": guide.group_id, "description": "How-tos", "position": 3}
+    assert client.post(f"/admin/catalog/label/{guide.pk}/change/", data).status_code == 302
+    assert not Change.objects.exists()
+
+
+def test_admin_label_delete_is_recorded_and_reverting_it_is_refused(little_catalog, curator, client):
+    guide = little_catalog.labels["GUIDE"]
+    client.post(f"/admin/catalog/label/{guide.pk}/delete/", {"post": "yes"})
+    change = Change.objects.get()
+    assert change.entry == little_catalog.entry and change.values == {"labels": [["GUIDE"], []]}
+    assert (change.user, change.source, change.note) == (curator, "admin", "Deleted label: GUIDE")
+    with pytest.raises(ValidationError, match="GUIDE no longer exist"):
+        history.revert(change=change, actor=history.Actor.person(curator))
+
+
+def test_admin_section_delete_records_each_entry_losing_a_placement_with_its_path(
+    little_catalog, curator, client, make
+):
+    """Deleting a section deletes its subsections and their placements: every entry is recorded."""
+    elsewhere = make.entry(section=little_catalog.other_section, title="Elsewhere")
+    nested = make.entry(section=little_catalog.security, title="In the parent")
+    Placement.objects.create(entry=elsewhere, section=little_catalog.mtls)
+    security, mtls = little_catalog.security.pk, little_catalog.mtls.pk
+    client.post(f"/admin/catalog/section/{security}/delete/", {"post": "yes"})
+    changes = {c.entry_id: c for c in Change.objects.all()}
+    assert set(changes) == {little_catalog.entry.pk, elsewhere.pk, nested.pk}
+    assert changes[little_catalog.entry.pk].values == {"placements": [[mtls], []]}
+    assert changes[nested.pk].values == {"placements": [[security], []]}
+    assert changes[elsewhere.pk].values == {
+        "placements": [sorted([little_catalog.other_section.pk, mtls]), [little_catalog.other_section.pk]]
+    }
+    note = changes[nested.pk].note
+    assert note == "Deleted section: V2 Elite › Istio - Service Mesh › Security"
+    assert all(c.user == curator and c.source == "admin" for c in changes.values())
+    # The history still reads: the section is gone, named as deleted.
+    page = client.get(f"/admin/catalog/entry/{nested.pk}/history/").content.decode()
+    assert f"section #{security} (deleted)" in page
+
+
+def test_bulk_delete_of_sections_is_recorded(little_catalog, curator, client):
+    data = {"action": "delete_selected", "_selected_action": [little_catalog.other_section.pk], "post": "yes"}
+    make_entry = little_catalog.entry
+    Placement.objects.create(entry=make_entry, section=little_catalog.other_section)
+    client.post("/admin/catalog/section/", data)
+    change = Change.objects.get()
+    assert change.entry == make_entry and change.note == "Deleted section: V2 Elite › Linkerd › Getting started"
+
+
+# --- commands: source "command", with the command and its arguments ------------------------------
+
+
+def test_setup_catalog_records_every_entry_it_made_with_the_command(small_corpus):
+    call_command("setup_catalog", stdout=io.StringIO())
+    entries, recorded = Entry.objects.count(), Change.objects.count()
+    created = Change.objects.filter(action="created")
+    assert created.count() == entries > 50
+    # The corpus also fills what the seed's entries left blank: those changes name the command too.
+    assert set(Change.objects.values_list("source", "command", "user")) == {("command", "setup_catalog", None)}
+    notes = set(created.values_list("note", flat=True))
+    assert notes == {"fixtures: base, istio", f"corpus: {small_corpus.name}"}
+    seed = created.get(entry__url="https://github.com/envoyproxy/gateway")
+    assert seed.note == "fixtures: base, istio" and seed.values["rating"] == [None, 5]
+    # Run again on a catalog with data: nothing is touched, nothing recorded.
+    call_command("setup_catalog", stdout=io.StringIO())
+    assert Change.objects.count() == recorded
+
+
+def test_setup_catalog_reset_records_the_deletions_and_the_new_entries(small_corpus):
+    call_command("setup_catalog", stdout=io.StringIO())
+    entry = Entry.objects.get(url="https://github.com/envoyproxy/gateway")
+    entry.rating = 2
+    entry.save()
+    first = Change.objects.count()
+    call_command("setup_catalog", "--reset", "--yes", stdout=io.StringIO())
+    later = Change.objects.order_by("id")[first:]
+    deleted = [c for c in later if c.action == "deleted"]
+    created = [c for c in later if c.action == "created"]
+    assert len(deleted) == Entry.objects.count() == len(created)
+    assert {(c.source, c.command) for c in later} == {("command", "setup_catalog --reset --yes")}
+    gone = next(c for c in deleted if c.entry_url == entry.url)
+    assert gone.values["rating"] == [2, None] and gone.note == "the catalog deleted, to build it again"

@@ -3,6 +3,7 @@ submit form ever shows them; curators see them in the admin."""
 
 import pytest
 
+from catalog import search
 from catalog.models import Entry, Label, LabelGroup, Topic
 from tests.submission_support import assert_not_shown_to_readers, published_urls, reader_urls
 
@@ -39,3 +40,50 @@ def test_curators_see_internal_labels_in_the_admin(client, internal_label, make)
     assert SECRET in changelist
     form = client.get(f"/admin/catalog/entry/{internal_label.pk}/change/").content.decode()
     assert SECRET in form and "Only curators see this group." in form
+
+
+WORD = "zqxcuratornote"  # in no title, description or URL
+
+
+def found(client, entry, word=WORD):
+    """Entry ids the search finds for `word`, how many the browse page lists, and whether
+    the site search links `entry`."""
+    browse = client.get("/browse/", {"q": word, "format": "json"}).json()
+    site = client.get("/search/", {"q": word}).content.decode()
+    return set(search.matching_ids(word) or []), browse["count"], f'href="{entry.get_absolute_url()}"' in site
+
+
+def test_the_search_never_finds_an_entry_by_an_internal_label(client, seed):
+    """The search index holds only public labels, and follows a label moved between groups,
+    renamed, or a group made internal or public (SQLite FTS5 and PostgreSQL tsvector alike)."""
+    hidden = LabelGroup.objects.create(name="Curation notes", slug="curation-notes", position=9, internal=True)
+    shown = LabelGroup.objects.get(slug="kind")
+    label = Label.objects.create(name=WORD.upper(), slug=WORD, group=hidden)
+    entry = Entry.objects.get(url="https://github.com/envoyproxy/gateway")
+    entry.labels.add(label)
+    assert found(client, entry) == (set(), 0, False)
+
+    hidden.internal = False
+    hidden.save()
+    assert found(client, entry) == ({entry.pk}, 1, True)
+    hidden.internal = True
+    hidden.save()
+    assert found(client, entry) == (set(), 0, False)
+
+    label.group = shown
+    label.save()
+    assert found(client, entry) == ({entry.pk}, 1, True)
+    label.group = hidden
+    label.save()
+    assert found(client, entry) == (set(), 0, False)
+
+    label.name = WORD.upper() + " RENAMED"
+    label.save()
+    assert found(client, entry) == (set(), 0, False)
+    other = Entry.objects.exclude(pk=entry.pk).filter(published=True).first()
+    other.labels.add(label)
+    other.title += " edited"
+    other.save()
+    assert found(client, entry) == (set(), 0, False)
+    # The entry is still found by its own words.
+    assert entry.pk in search.matching_ids("envoy gateway")

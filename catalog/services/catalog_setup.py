@@ -7,16 +7,22 @@ both editions (`catalog.corpus.import_corpus`, keeping the seed's values); on a
 catalog that has data it changes nothing, so a restart never reverts a curator's
 edit. `catalog_reset()` (behind `make reset`, which asks first) deletes the
 catalog's rows and builds it again; staff users and their roles stay.
+
+Both record what they did in the history (`catalog.services.history`): every
+entry the fixtures or the corpus made, and with a reset every entry deleted,
+named by `actor` (by default the `setup_catalog` command).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 
 from catalog.corpus import import_corpus
-from catalog.models import Dimension, Edition, Entry, Label, LabelGroup, Redirect, Submission, Topic
+from catalog.models import Change, Dimension, Edition, Entry, Label, LabelGroup, Redirect, Submission, Topic
+from catalog.services import history
 from catalog.services.redirects import nubenetes_redirects_create
 
 # The fixtures a new catalog starts from, in loading order (base first: editions and labels),
@@ -43,11 +49,18 @@ def catalog_counts():
     return CatalogCounts(Edition.objects.count(), Topic.objects.count(), Entry.objects.count())
 
 
-def _build(fixtures, corpus, progress):
-    call_command("loaddata", *fixtures, verbosity=0)
+def default_actor():
+    return history.Actor.job("setup_catalog", source=Change.Source.COMMAND)
+
+
+def _build(fixtures, corpus, progress, actor):
+    """Into an empty catalog: the fixtures, then the corpus; each entry made is in the history."""
+    with history.track(actor=replace(actor, note=f"fixtures: {', '.join(fixtures)}")) as tracked:
+        call_command("loaddata", *fixtures, verbosity=0)
+        tracked.add(*Entry.objects.values_list("pk", flat=True))
     if corpus is not False:
         corpus = corpus or settings.CATALOG_CORPUS_DIR
-        import_corpus(corpus, progress=progress)
+        import_corpus(corpus, progress=progress, actor=replace(actor, note=f"corpus: {Path(corpus).name}"))
         nubenetes_redirects_create(corpus=corpus)  # every Nubenetes page address lands on its topic
 
 
@@ -56,7 +69,7 @@ def _analyze():
         cursor.execute("ANALYZE")  # planner statistics for the pages to come
 
 
-def catalog_load_initial(*, fixtures=INITIAL_FIXTURES, corpus=None, progress=None):
+def catalog_load_initial(*, fixtures=INITIAL_FIXTURES, corpus=None, progress=None, actor=None):
     """Build the catalog into an empty database; on one that has data, change nothing.
 
     Loads `fixtures`, then imports the whole `corpus` (a folder like data/nubenetes;
@@ -68,22 +81,25 @@ def catalog_load_initial(*, fixtures=INITIAL_FIXTURES, corpus=None, progress=Non
     with transaction.atomic():
         if not catalog_counts().empty:
             return False, catalog_counts()
-        _build(fixtures, corpus, progress)
+        _build(fixtures, corpus, progress, actor or default_actor())
     _analyze()
     return True, catalog_counts()
 
 
-def catalog_reset(*, fixtures=INITIAL_FIXTURES, corpus=None, progress=None):
+def catalog_reset(*, fixtures=INITIAL_FIXTURES, corpus=None, progress=None, actor=None):
     """Delete every catalog row (entries, topics, labels, submissions) and build the catalog again."""
+    actor = actor or default_actor()
     with transaction.atomic():
         Submission.objects.all().delete()
         Redirect.objects.all().delete()
-        Entry.objects.all().delete()
-        Topic.objects.all().delete()
-        Dimension.objects.all().delete()
-        Edition.objects.all().delete()
-        Label.objects.all().delete()
-        LabelGroup.objects.all().delete()
-        _build(fixtures, corpus, progress)
+        entries = Entry.objects.values_list("pk", flat=True)
+        with history.track(actor=replace(actor, note="the catalog deleted, to build it again"), entries=entries):
+            Entry.objects.all().delete()
+            Topic.objects.all().delete()
+            Dimension.objects.all().delete()
+            Edition.objects.all().delete()
+            Label.objects.all().delete()
+            LabelGroup.objects.all().delete()
+        _build(fixtures, corpus, progress, actor)
     _analyze()
     return catalog_counts()

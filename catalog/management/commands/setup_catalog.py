@@ -4,13 +4,16 @@ Without flags (what `make run` and `make db` call): when the catalog is empty,
 loads the fixtures and imports the vendored Nubenetes corpus (both editions,
 with a progress line), and otherwise changes nothing and says so in one line.
 With `--reset`: deletes the catalog's rows and builds it again, after asking
-(or at once with `--yes`, for scripts); users and roles stay.
+(or at once with `--yes`, for scripts); users and roles stay. The history names
+this command, with its arguments, for every entry it made or deleted.
 """
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog.models import Change
+from catalog.services import history
 from catalog.services.catalog_setup import catalog_counts, catalog_load_initial, catalog_reset
 
 
@@ -22,11 +25,13 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="with --reset: do not ask")
 
     def handle(self, *args, reset, yes, **options):
+        flags = [flag for flag, on in (("--reset", reset), ("--yes", yes)) if on]
+        self.actor = history.Actor.job("setup_catalog", *flags, source=Change.Source.COMMAND)
         if reset:
             self._reset(yes)
             return
         start = time.monotonic()
-        loaded, counts = catalog_load_initial(progress=self.progress)
+        loaded, counts = catalog_load_initial(progress=self.progress, actor=self.actor)
         self.end_progress()
         if loaded:
             seconds = time.monotonic() - start
@@ -44,7 +49,7 @@ class Command(BaseCommand):
             )
             if answer.strip().lower() not in {"y", "yes"}:
                 raise CommandError("Nothing changed.")
-        after = catalog_reset(progress=self.progress)
+        after = catalog_reset(progress=self.progress, actor=self.actor)
         self.end_progress()
         self.stdout.write(f"Catalog reset: {after} (was {counts}).")
 
