@@ -45,7 +45,8 @@ from .services.submissions import submission_approve, submission_reject
 class PlacementInline(admin.TabularInline):
     model = Placement
     extra = 0
-    autocomplete_fields = ["section", "entry"]
+    # The listing a listing nests under: looked up as you type (a select would list them all).
+    autocomplete_fields = ["section", "entry", "parent"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "section":
@@ -445,7 +446,7 @@ class PlacementAdmin(SafeLookupsMixin, HistoryMixin, admin.ModelAdmin):
     list_filter = ["section__topic__edition", "section__topic"]
     list_select_related = ["entry", "section__topic__edition"]
     search_fields = ["entry__title", "entry__url", "section__title"]
-    autocomplete_fields = ["section", "entry"]
+    autocomplete_fields = ["section", "entry", "parent"]
 
     @admin.display(description="topic", ordering="section__topic__title")
     def topic(self, obj):

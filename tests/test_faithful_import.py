@@ -279,3 +279,13 @@ def test_the_header_search_finds_section_prose_and_listing_words(client, edition
         Entry.objects.get(url="https://istio.io").get_absolute_url()
     ]
     assert client.get("/search/", {"q": "zeppelin -quantum", "format": "json"}).json()["entries"]["count"] == 0
+
+
+def test_the_admin_looks_a_listings_parent_up_rather_than_listing_every_listing(admin_client, editions):
+    topic = imported(NESTED)
+    kiali = Placement.objects.get(section__topic=topic, entry__url="https://kiali.io")
+    html = admin_client.get(f"/admin/catalog/placement/{kiali.pk}/change/").content.decode()
+    parent_field = html[html.index('name="parent"') - 400 : html.index('name="parent"') + 600]
+    assert "admin-autocomplete" in parent_field
+    # Only the current parent is an option, not every listing of the catalog.
+    assert parent_field.count("<option") <= 2 and "Istio" in parent_field
