@@ -19,7 +19,8 @@ services and models as the admin does.
 Reported per run: requests and errors (any status but 200, or no answer);
 "first after write", the median of the first request each reader started
 after each write; p50 and p99 of every request while writes go on;
-requests/s; the load average before and after. Times are wall times measured
+requests/s; the load average before and after; each worker's resident and private
+memory at the end (private: what one more worker adds). Times are wall times measured
 by the readers. Every run ends by itself: the server is stopped on exit.
 """
 
@@ -166,6 +167,24 @@ def wait_ready(base, proc, seconds=60):
     raise SystemExit("gunicorn did not answer")
 
 
+def worker_memory(pid):
+    """[(resident MiB, private MiB)] of each gunicorn worker (Linux /proc): what a worker
+    holds of its own, and what one more worker would add."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    found = []
+    for child in children:
+        try:
+            rollup = Path(f"/proc/{child}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        kib = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:] if line.split()[-1] == "kB"}
+        found.append((kib["Rss"] / 1024, (kib["Private_Clean"] + kib["Private_Dirty"]) / 1024))
+    return found
+
+
 def measure(db, entries, args):
     url = prepare(db, entries, args)
     topics = topic_urls(url)
@@ -201,6 +220,7 @@ def measure(db, entries, args):
             reader.join()
         elapsed = time.time() - started
         load_after = os.getloadavg()
+        memory = worker_memory(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -229,6 +249,7 @@ def measure(db, entries, args):
         "load_before": load_before[0],
         "load_after": load_after[0],
         "topics": topics,
+        "workers_mib": memory,
         "server_log": str(log),
     }
 
@@ -236,15 +257,16 @@ def measure(db, entries, args):
 def print_table(results, out=sys.stdout):
     print(
         "| DB | entries | requests | errors | writes | first after write p50 / max ms | p50 / p99 ms "
-        "| req/s | load avg before / after |",
+        "| req/s | load avg before / after | worker RSS / private MiB |",
         file=out,
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |", file=out)
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", file=out)
     for r in results:
         print(
             f"| {r['db']} | {r['entries']:,} | {r['requests']} | {r['errors']} | {r['writes']} "
             f"| {r['first_after_write_p50']:.0f} / {r['first_after_write_max']:.0f} "
-            f"| {r['p50']:.0f} / {r['p99']:.0f} | {r['rps']:.1f} | {r['load_before']:.1f} / {r['load_after']:.1f} |",
+            f"| {r['p50']:.0f} / {r['p99']:.0f} | {r['rps']:.1f} | {r['load_before']:.1f} / {r['load_after']:.1f} "
+            f"| {', '.join(f'{rss:.0f} / {own:.0f}' for rss, own in r.get('workers_mib', []))} |",
             file=out,
         )
 

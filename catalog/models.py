@@ -331,6 +331,13 @@ class LabelGroup(models.Model):
         return (self.slug,)
 
 
+@functools.lru_cache(maxsize=1)
+def entry_url_pattern():
+    """An entry page's URL with `{}` for its id; reversed once, since a topic page links hundreds."""
+    marker = 2_147_483_647
+    return reverse("catalog:entry", kwargs={"pk": marker}).replace(str(marker), "{}")
+
+
 @functools.lru_cache(maxsize=1024)
 def label_url(slug):
     """A label page's URL; cached, since every entry card links its labels."""
@@ -483,8 +490,12 @@ class Entry(models.Model):
     def __str__(self):
         return self.title
 
+    # A search page sets these to the title and description with the matches marked;
+    # elsewhere the templates find None (a missing attribute costs the template engine a dir()).
+    title_html = description_html = None
+
     def get_absolute_url(self):
-        return reverse("catalog:entry", kwargs={"pk": self.pk})
+        return entry_url_pattern().format(self.pk)
 
     @property
     def link_url(self):

@@ -1,0 +1,95 @@
+"""Big topic pages, uncached (issue 8, point 4): the real V1 "Kubernetes" page
+(1,107+ listings) and other large pages of the vendored corpus.
+
+    .venv/bin/python bench/topic_page.py [--runs 20] [--db-dir /tmp/meshportal-bench]
+    .venv/bin/python bench/topic_page.py --url /topics/kubernetes/v1/ --url /topics/istio/v1/
+
+The catalog is the one `make run` builds (`manage.py setup_catalog`: the
+fixtures and both editions of data/nubenetes), in an SQLite file in --db-dir,
+built once and reused. One process, production settings, the page cache off,
+Django's test Client (the whole middleware stack): each URL is requested twice
+to warm up, then --runs times. Prints p50 wall and CPU time, the listings the
+page shows (of how many), its size, and the load average. Target: <= 100 ms.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.browse import child_env  # noqa: E402
+
+URLS = ["/topics/kubernetes/v1/", "/topics/kubernetes-tools/v1/", "/topics/kubernetes/"]
+TARGET_MS = 100
+
+
+def measure(args):
+    import django
+
+    django.setup()
+    from django.db import close_old_connections
+    from django.test import Client
+
+    from catalog import facet_index
+    from catalog.models import Edition, Placement
+
+    facet_index.get_index()
+    client = Client()
+    print(f"| URL | listings shown / on the page | KB | p50 ms | CPU p50 ms | verdict (<= {TARGET_MS} ms) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for url in args.url or URLS:
+        parts = url.strip("/").split("/")  # topics/<slug>[/<edition>]: the first edition by default
+        edition = parts[2] if len(parts) > 2 else Edition.objects.order_by("position", "id").first().slug
+        placed = Placement.objects.filter(section__topic__slug=parts[1], section__topic__edition__slug=edition)
+        for _ in range(2):
+            response = client.get(url)
+            close_old_connections()
+        if response.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {response.status_code}")
+        wall, cpu = [], []
+        for _ in range(args.runs):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            client.get(url)
+            close_old_connections()
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
+        shown = response.content.decode().count('<li class="entry"')
+        p50 = statistics.median(wall)
+        print(
+            f"| `{url}` | {shown} / {placed.count():,} | {len(response.content) / 1024:,.0f} | {p50:.1f}"
+            f" | {statistics.median(cpu):.1f} | {'PASS' if p50 <= TARGET_MS else 'FAIL'} |",
+            flush=True,
+        )
+    print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--url", action="append", help="a topic page's path (repeatable)")
+    parser.add_argument("--db-dir", default=str(Path(tempfile.gettempdir()) / "meshportal-bench"))
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        return measure(args)
+    database = Path(args.db_dir) / "corpus.sqlite3"
+    env = child_env(database) | {"DJANGO_ALLOWED_HOSTS": "testserver"}
+    if not database.exists():
+        print(f"== building {database} (setup_catalog: the fixtures and the vendored corpus)", flush=True)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        for command in (["migrate", "--noinput", "-v", "0"], ["setup_catalog"]):
+            subprocess.run([sys.executable, "manage.py", *command], env=env, cwd=ROOT, check=True)
+    command = [sys.executable, __file__, "--measure", "--runs", str(args.runs)]
+    command += [f"--url={url}" for url in args.url or []]
+    return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
