@@ -86,6 +86,7 @@ def test_a_truncated_or_invalid_url_is_reported_by_file_and_line_and_never_store
     out = io.StringIO()
     call_command("import_markdown", str(path), edition=V1, dimension="D", verbosity=2, stdout=out)
     assert f"{path}:3: invalid URL" in out.getvalue() and f"{path}:4: invalid URL" in out.getvalue()
+    assert "skipped, not entries: 2" in out.getvalue() and "kept as prose" not in out.getvalue()
     assert list(Entry.objects.values_list("url", flat=True)) == ["https://fine.example.org"]
     assert not Entry.objects.filter(url__contains="xn--").exists()
 
@@ -202,8 +203,13 @@ PROSE = """
 """
 
 
-def test_section_prose_is_kept_shown_as_safe_html_and_exported(client, editions):
-    topic = imported(PROSE, slug="prose")
+def test_section_prose_is_kept_shown_as_safe_html_and_exported(client, editions, tmp_path):
+    path = tmp_path / "prose.md"
+    path.write_text(md(PROSE), encoding="utf-8")
+    out = io.StringIO()
+    call_command("import_markdown", str(path), edition=V1, dimension="D", stdout=out)
+    assert "kept as prose and notes: 4 blocks (1 paragraph, 1 admonition, 1 table, 1 code)" in out.getvalue()
+    topic = Topic.objects.get(edition__slug="v1", slug="prose")
     section = Section.objects.get(topic=topic, title="Reading")
     assert section.prose.startswith("An intro paragraph with **bold** words.")
     assert '!!! note "Before you start"' in section.prose and "| curl | fetch |" in section.prose

@@ -82,6 +82,7 @@ class ImportReport:
     duplicates_merged: int = 0
     skipped: Counter = field(default_factory=Counter)
     skipped_lines: list = field(default_factory=list)  # (path, line, reason)
+    kept: Counter = field(default_factory=Counter)  # blocks kept as prose or notes, by kind
     new_dimensions: list = field(default_factory=list)
     new_labels: list = field(default_factory=list)
     disappeared: list = field(default_factory=list)  # (topic slug, section title, url)
@@ -267,6 +268,7 @@ class _ImportRun:
         report.pages = len(pages)
         for page, _ in pages:
             report.skipped.update(page.skipped)
+            report.kept.update(page.kept)
             report.skipped_lines.extend((page.path, line, reason) for reason, line in page.skipped_lines)
         self.progress("writing", 0, 4, "topics")
         topics = self.write_topics(pages)

@@ -135,6 +135,9 @@ class Command(BaseCommand):
         if report.new_labels:
             labels = ", ".join(report.new_labels)
             write(f"  new labels, in the group 'Imported labels' (regroup them in the admin): {labels}")
+        if report.kept:
+            kinds = ", ".join(f"{count} {kind}" for kind, count in report.kept.most_common())
+            write(f"  kept as prose and notes: {sum(report.kept.values())} blocks ({kinds})")
         write(f"  skipped, not entries: {sum(report.skipped.values())}")
         for reason, count in report.skipped.most_common():
             write(f"    {count:>7}  {reason}")
