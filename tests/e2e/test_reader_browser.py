@@ -179,6 +179,15 @@ def test_year_range_two_handles_with_javascript_two_fields_without(open_context,
         assert handles.nth(0).input_value() == str(low_year) and handles.nth(1).input_value() == str(high_year)
 
 
+def test_the_table_view_scrolls_inside_its_box_on_a_phone(open_context, live_server, live_seed):
+    # Before: the headings' hidden texts ("sort by this column") stretched the page to 888 px.
+    page = open_context(PHONE)
+    page.goto(f"{live_server.url}/browse/?view=table&sort=stars")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    wrap = page.locator(".table-wrap")
+    assert wrap.evaluate("box => box.scrollWidth > box.clientWidth")  # the table scrolls in its box
+
+
 def test_first_filtered_result_on_a_phone_fits_the_budget(open_context, live_server, live_seed):
     page = open_context(PHONE)
     sizes = {}
