@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from . import tree
 from .models import (
@@ -292,6 +293,7 @@ class SectionRow(NamedTuple):
     title: str
     topic_id: int
     parent_id: int | None
+    has_prose: bool  # the prose itself is read only for a page that shows some
 
 
 class LabelRow(NamedTuple):
@@ -508,9 +510,9 @@ def load_tree():
         ],
         sections=[
             SectionRow(*r)
-            for r in Section.objects.order_by("position", "id").values_list(
-                "id", "slug", "title", "topic_id", "parent_id"
-            )
+            for r in Section.objects.order_by("position", "id")
+            .annotate(has_prose=ExpressionWrapper(~Q(prose=""), output_field=BooleanField()))
+            .values_list("id", "slug", "title", "topic_id", "parent_id", "has_prose")
         ],
         # Labels of internal groups are for curators only: no facet, no filter.
         groups=list(LabelGroup.objects.public().order_by("position", "id").values_list("slug", "name")),

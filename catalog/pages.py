@@ -132,7 +132,8 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
     named by `expand` (its slug) shows alone, PAGE_LISTINGS a page.
     `link(**changes)` makes those URLs. `sections`: the topic's sections in
     order, when the caller has them (the facet index's rows). Three queries,
-    four without `sections`: placements, the entries shown with their labels.
+    four without `sections`: placements, the entries shown with their labels;
+    one more for the prose of the index's sections, when the topic has some.
     """
     if sections is None:
         sections = list(Section.objects.filter(topic=topic).order_by("position", "id"))
@@ -159,7 +160,11 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
             placement_of[section_id, entry_id] = (pk, parent_id)
     for section_id, items in nested.items():
         placed[section_id] = listing_order(items)
-    for section_id, prose in Section.objects.filter(topic=topic).exclude(prose="").values_list("id", "prose"):
+    # Sections as models carry their prose; the index's rows say which have some.
+    prose_of = {s.id: s.prose for s in sections if getattr(s, "prose", "")}
+    if any(getattr(s, "has_prose", False) for s in sections):
+        prose_of = dict(Section.objects.filter(topic=topic).exclude(prose="").values_list("id", "prose"))
+    for section_id, prose in prose_of.items():
         if section_id in nodes:
             nodes[section_id].prose = prose
 
