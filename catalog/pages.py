@@ -114,12 +114,13 @@ def topic_url(slug, edition, default_edition):
 
 
 def edition_switch(slug, current, editions):
-    """One link per edition to the same topic; `available` says whether it has that page."""
-    available = set(Topic.objects.filter(slug=slug).values_list("edition_id", flat=True))
+    """One link per edition to the same topic (`available` says whether it has that page),
+    whether any edition has it, and the current edition's topic (None without one).
+    One query: the topic of every edition with its dimension."""
+    topics = {t.edition_id: t for t in Topic.objects.filter(slug=slug).select_related("dimension", "edition")}
     default = editions[0]
-    return [EditionLink(e, topic_url(slug, e, default), e == current, e.pk in available) for e in editions], bool(
-        available
-    )
+    links = [EditionLink(e, topic_url(slug, e, default), e == current, e.pk in topics) for e in editions]
+    return links, bool(topics), topics.get(current.pk)
 
 
 def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, link=None):

@@ -116,10 +116,9 @@ def browse(request):
 def topic(request, slug, edition=None):
     editions = _editions()
     current = _edition(editions, edition)
-    switch, exists_somewhere = pages.edition_switch(slug, current, editions)
+    switch, exists_somewhere, page = pages.edition_switch(slug, current, editions)
     if not exists_somewhere:
         raise Http404(f"No topic {slug!r}.")
-    page = current.topics.select_related("dimension").filter(slug=slug).first()
     context = {"edition": current, "editions": editions, "switch": switch, "slug": slug, "topic": page}
     if page is not None:
         result, moved = _browse(request, path=request.path, scope=page, with_entries=False)

@@ -75,7 +75,7 @@ def test_istio_in_the_v1_archive_is_the_imported_page(
     topic = Topic.objects.get(edition__slug="v1", slug="istio")
     placed = Placement.objects.filter(section__topic=topic)
     client.get("/browse/")  # builds the facet index once for this data version
-    with django_assert_max_num_queries(9):  # 8, and the sections' prose
+    with django_assert_max_num_queries(8):
         v1 = client.get("/topics/istio/v1/")
     assert v1.status_code == 200
     html = v1.content.decode()
@@ -189,7 +189,7 @@ def test_topic_page_query_count_is_constant(
     settings.BROWSE_CACHE_SECONDS = 0  # measure the page, not the cache
     topic = _catalog(make, sections, per_section)
     client.get("/browse/")  # builds the facet index once for this data version
-    with django_assert_max_num_queries(9):  # 8, and the sections' prose
+    with django_assert_max_num_queries(8):
         response = client.get(f"/topics/big/{topic.edition.slug}/")
     assert response.content.decode().count('<li class="entry"') == sections * per_section
 
@@ -247,7 +247,7 @@ def test_a_long_topic_page_shows_at_most_500_listings_and_links_to_the_rest(
     settings.BROWSE_CACHE_SECONDS = 0
     topic, sections = _big_topic(make, [700, 300, 12])
     client.get("/browse/")  # builds the facet index once for this data version
-    with django_assert_max_num_queries(9):  # 8, and the sections' prose
+    with django_assert_max_num_queries(8):
         html = client.get(f"/topics/huge/{topic.edition.slug}/").content.decode()
     assert html.count('<li class="entry"') <= 500
     # Each section shows its first ones; the long ones link to all of theirs, without JavaScript.
