@@ -11,7 +11,8 @@ hidden in save() or signals.
   placements or labels changed (NULL for a change to the page tree or the
   labels, 0 for a TRUNCATE), in sequence. Each process's facet index catches
   up from it (`catalog/facet_index.py`), so it works across processes and
-  machines. Only the last CHANGE_LOG_KEPT rows are kept. On PostgreSQL the
+  machines. Only the last CHANGE_LOG_KEPT rows are kept (on PostgreSQL, pruned
+  at a transaction's first write, so it may grow by one transaction's rows). On PostgreSQL the
   version is bumped BEFORE each statement: that takes the state row's lock
   before any log id is drawn, so writers draw log ids in commit order and a
   reader never sees a later id before an earlier one.
@@ -178,9 +179,14 @@ _POSTGRES_BUMP = """
       RETURN NULL;
     END $$
 """
-_POSTGRES_PRUNE = (
-    f"DELETE FROM catalog_catalogchange WHERE id <= (SELECT max(id) FROM catalog_catalogchange) - {CHANGE_LOG_KEPT};"
-)
+# Once per transaction: in one long transaction (a bulk import) the rows it deleted
+# stay in the index until it ends, and a prune per statement walked them all again,
+# so a 200,000-entry build slowed from 540 to 39 entries a second.
+_POSTGRES_PRUNE = f"""
+      IF coalesce(current_setting('meshportal.log_pruned', true), '') = '' THEN
+        DELETE FROM catalog_catalogchange WHERE id <= (SELECT max(id) FROM catalog_catalogchange) - {CHANGE_LOG_KEPT};
+        PERFORM set_config('meshportal.log_pruned', '1', true);
+      END IF;"""
 
 _POSTGRES_INSTALL = [
     _POSTGRES_BUMP.format(prune=_POSTGRES_PRUNE),

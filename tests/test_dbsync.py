@@ -1,5 +1,6 @@
 """The search index and data version, kept by database triggers, come back after a migrate."""
 
+import pytest
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 
@@ -40,3 +41,27 @@ def test_every_catalog_write_changes_the_version(make):
     entry.placements.all().delete()
     versions.add(current_version())
     assert len(versions) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_change_log_keeps_its_last_rows_only(make):
+    from catalog.dbsync import CHANGE_LOG_KEPT
+    from catalog.models import CatalogChange
+
+    with connection.cursor() as cursor:  # a long history, written in one statement
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO catalog_catalogchange (entry_id, token) SELECT NULL, n FROM generate_series(1, %s) n",
+                [CHANGE_LOG_KEPT + 500],
+            )
+        else:
+            cursor.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s)"
+                " INSERT INTO catalog_catalogchange (entry_id, token) SELECT NULL, i FROM n",
+                [CHANGE_LOG_KEPT + 500],
+            )
+    assert CatalogChange.objects.count() >= CHANGE_LOG_KEPT + 500
+    entry = make.entry(title="After a long history", url="https://example.org/after")
+    newest = CatalogChange.objects.order_by("-id").values_list("entry_id", flat=True).first()
+    assert newest == entry.pk
+    assert CatalogChange.objects.count() <= CHANGE_LOG_KEPT + 5
