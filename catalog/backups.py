@@ -163,13 +163,21 @@ class _JsonSerializer(json_serializer.Serializer):
         super().handle_m2m_field(obj, field)
 
 
+def _json_excluded():
+    """The models JSON_EXCLUDED names (an app label stands for all its models)."""
+    return {
+        model
+        for name in JSON_EXCLUDED
+        for model in ([apps.get_model(name)] if "." in name else apps.get_app_config(name).get_models())
+    }
+
+
 def _json_querysets():
     """Every row of every model the JSON backup holds, in dependency order, each
     queryset fetching its natural-key relations and many-to-many ids along."""
-    excluded = {apps.get_model(name) for name in JSON_EXCLUDED if "." in name}
-    excluded_apps = {name for name in JSON_EXCLUDED if "." not in name}
-    app_list = {config: None for config in apps.get_app_configs() if config.label not in excluded_apps}
-    for model in serializers.sort_dependencies(app_list.items(), allow_cycles=True):
+    excluded = _json_excluded()
+    app_list = [(config, None) for config in apps.get_app_configs()]  # None: every model of the app
+    for model in serializers.sort_dependencies(app_list, allow_cycles=True):
         if model in excluded or model._meta.proxy or not model._meta.managed:
             continue
         natural = [
@@ -194,8 +202,8 @@ def _json_backup(path):
         with gzip.open(tmp, "wt", encoding="utf-8") as out:
             _JsonSerializer().serialize(objects, stream=out)
     tmp.rename(path)
-    for label in ("django_content_type", "auth_permission", "catalog_catalogchange"):
-        rows.pop(label, None)
+    for model in _json_excluded():
+        rows.pop(model._meta.db_table, None)
     return rows
 
 

@@ -34,11 +34,11 @@ def base_env():
     return env
 
 
-def manage(url, *args, check=True, timeout=300):
+def manage(url, *args, check=True, timeout=300, env=None):
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
-        env={**base_env(), "DATABASE_URL": url},
+        env={**base_env(), "DATABASE_URL": url, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -199,16 +199,7 @@ def pg_databases():
 def manage_without_pg_tools(url, tmp_path, *args):
     no_tools = tmp_path / "bin"
     no_tools.mkdir(exist_ok=True)  # a PATH without pg_dump or pg_restore
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env={**base_env(), "DATABASE_URL": url, "PATH": str(no_tools)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return manage(url, *args, env={"PATH": str(no_tools)}).stdout
 
 
 def test_postgresql_without_pg_dump_falls_back_to_json_and_restores(pg_databases, tmp_path):
