@@ -82,7 +82,7 @@ def prepare(db, entries, args):
     """A fresh working copy of the synthetic catalog, migrated: its DATABASE_URL."""
     if db == "sqlite":
         base, _ = ensure_db(args.db_dir, entries, out=sys.stderr)
-        work = Path(args.db_dir) / f"live-{entries}.sqlite3"
+        work = Path(args.db_dir) / f"live-{entries}-{args.port}.sqlite3"  # one per port: runs side by side
         for suffix in ("", "-wal", "-shm"):
             Path(f"{work}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(base, work)
@@ -97,7 +97,7 @@ def prepare(db, entries, args):
             env = child_env(":memory:") | {"DATABASE_URL": base_url}
             command = [sys.executable, "bench/synthetic.py", "--entries", str(entries), "--quiet-triggers"]
             _run(command, env, stdout=sys.stderr)
-        work_name = f"{base_name}_live"
+        work_name = f"{base_name}_live{args.port}"
         pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{work_name}" WITH (FORCE)')
         pg_admin(args.pg_url, f'CREATE DATABASE "{work_name}" TEMPLATE "{base_name}"')
         url = f"{args.pg_url.rsplit('/', 1)[0]}/{work_name}"
