@@ -886,6 +886,15 @@ class FacetIndex:
 
     # --- reading
 
+    def shared_entries(self, topic_id):
+        """{topic id: how many published entries it shares with the topic `topic_id`},
+        for every other topic sharing at least one (the pages' "Explore related")."""
+        column = self.columns["topic_id"]
+        mine = column.mask([topic_id]) & self.published & self.alive
+        counts = column.counts(mine, np.packbits(mine))
+        keys = column.values.keys
+        return {keys[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist() if keys[code] != topic_id}
+
     def positions(self, entry_ids):
         """Entry numbers for ids, in the given order, leaving out unknown ids."""
         ids = np.asarray(entry_ids, dtype=np.int64)

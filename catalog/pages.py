@@ -297,19 +297,31 @@ SHARED_TOPICS = 5
 MAX_CURATED = 50
 
 
-def related_topics(topic, *, limit=SHARED_TOPICS):
+def related_topics(topic, *, shared=None, limit=SHARED_TOPICS):
     """The topics to explore from `topic`: its curated relations, or else the topics of its
-    edition that share the most entries with it. Returns (topics, curated), in one query."""
+    edition that share the most published entries with it. Returns (topics, curated), in
+    one query. `shared` is {topic id: published entries shared with `topic`} when the facet
+    index has counted them (`FacetIndex.shared_entries`); otherwise the query counts them."""
     curated = Topic.related.through.objects.filter(from_topic_id=topic.pk, to_topic_id=OuterRef("pk"))
-    entry_ids = Placement.objects.filter(section__topic_id=topic.pk).values("entry_id")
-    shared = Count("sections__placements__entry", distinct=True, filter=Q(sections__placements__entry_id__in=entry_ids))
-    rows = list(
-        Topic.objects.annotate(curated=Exists(curated))
-        .filter(Q(curated=True) | Q(edition_id=topic.edition_id, sections__placements__entry_id__in=entry_ids))
-        .exclude(pk=topic.pk)
-        .annotate(shared=shared)
-        .order_by("-curated", "-shared", "title")[: MAX_CURATED + limit]
-    )
+    if shared is None:
+        entry_ids = Placement.objects.filter(visible_entries("entry"), section__topic_id=topic.pk).values("entry_id")
+        counted = Q(sections__placements__entry_id__in=entry_ids)
+        rows = list(
+            Topic.objects.annotate(curated=Exists(curated))
+            .filter(Q(curated=True) | Q(counted, edition_id=topic.edition_id))
+            .exclude(pk=topic.pk)
+            .annotate(shared=Count("sections__placements__entry", distinct=True, filter=counted))
+            .order_by("-curated", "-shared", "title")[: MAX_CURATED + limit]
+        )
+    else:
+        rows = list(
+            Topic.objects.annotate(curated=Exists(curated))
+            .filter(Q(curated=True) | Q(edition_id=topic.edition_id, pk__in=list(shared)))
+            .exclude(pk=topic.pk)
+        )
+        for row in rows:
+            row.shared = shared.get(row.pk, 0)
+        rows = sorted(rows, key=lambda t: (not t.curated, -t.shared, t.title))[: MAX_CURATED + limit]
     if rows and rows[0].curated:
         return [t for t in rows if t.curated], True
     return rows[:limit], False

@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 import pytest
 import yaml
 
+from catalog import facet_index, pages
 from catalog.models import Edition, Entry, Placement, Topic
 
 from .conftest import SEED_YAML, needs_shared
@@ -285,3 +286,32 @@ def test_show_all_pages_a_long_section_500_at_a_time(client, make, settings):
     assert f'href="{base}#part-1"' in second
     # An unknown section shows the whole page.
     assert client.get(base, {"expand": "nope"}).content.decode().count('<li class="entry"') <= 500
+
+
+def test_explore_related_ranks_by_shared_published_entries(client, make, settings):
+    """Without curated relations, "Explore related" lists the edition's topics sharing the most
+    published entries, most first; an unpublished entry links nothing, nor does another edition.
+    The facet index's count and the SQL's agree."""
+    settings.BROWSE_CACHE_SECONDS = 0
+    dimension = make.dimension()
+    here, little, much, hidden_only = (make.topic(dimension=dimension, title=t) for t in ("Here", "B", "A", "C"))
+    elsewhere = make.topic(title="Other edition")
+    sections = {t: make.section(topic=t) for t in (here, little, much, hidden_only, elsewhere)}
+    for n in range(3):
+        entry = make.entry(section=sections[here], title=f"Shared {n}")
+        Placement.objects.create(section=sections[much], entry=entry)
+        Placement.objects.create(section=sections[elsewhere], entry=entry)
+        if n == 0:
+            Placement.objects.create(section=sections[little], entry=entry)
+    draft = make.entry(section=sections[here], published=False)
+    Placement.objects.create(section=sections[hidden_only], entry=draft)
+
+    html = client.get(here.get_absolute_url()).content.decode()
+    related = re.search(r'<nav class="related".*?</nav>', html, re.S).group(0)
+    assert re.findall(r'<a href="[^"]+">([^<]+)</a>', related) == ["A", "B"]
+
+    index = facet_index.get_index()
+    assert index.shared_entries(here.pk) == {much.pk: 3, little.pk: 1, elsewhere.pk: 3}
+    by_sql, _ = pages.related_topics(here)
+    by_index, _ = pages.related_topics(here, shared=index.shared_entries(here.pk))
+    assert [(t.title, t.shared) for t in by_sql] == [(t.title, t.shared) for t in by_index] == [("A", 3), ("B", 1)]
