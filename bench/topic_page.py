@@ -3,6 +3,11 @@
 
     .venv/bin/python bench/topic_page.py [--runs 20] [--db-dir /tmp/meshportal-bench]
     .venv/bin/python bench/topic_page.py --url /topics/kubernetes/v1/ --url /topics/istio/v1/
+    .venv/bin/python bench/topic_page.py --copy-of /tmp/meshportal-bench/meshportal-bench-200000-g1-s20260518.sqlite3
+
+With --copy-of, the pages are those of a copy of that catalog (made once in --db-dir,
+so the original is never written to): by default its largest topic page, the one
+bench/live.py's readers request.
 
 The catalog is the one `make run` builds (`manage.py setup_catalog`: the
 fixtures and both editions of data/nubenetes), in an SQLite file in --db-dir,
@@ -14,6 +19,7 @@ page shows (of how many), its size, and the load average. Target: <= 100 ms.
 
 import argparse
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -42,6 +48,9 @@ def measure(args):
 
     facet_index.get_index()
     client = Client()
+    if not args.url and args.copy_of:
+        args.url = [largest_topic_page()]
+    print("load average {:.2f} {:.2f} {:.2f} (before)".format(*os.getloadavg()))
     print(f"| URL | listings shown / on the page | KB | p50 ms | CPU p50 ms | verdict (<= {TARGET_MS} ms) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for url in args.url or URLS:
@@ -70,16 +79,44 @@ def measure(args):
     print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
+def largest_topic_page():
+    """The address of the topic page with the most listings (bench/live.py's largest)."""
+    from django.db.models import Count
+
+    from catalog.models import Topic
+
+    slug, edition = (
+        Topic.objects.annotate(n=Count("sections__placements")).order_by("-n").values_list("slug", "edition__slug")[0]
+    )
+    return f"/topics/{slug}/{edition}/"
+
+
+def copy_database(source, target):
+    """A copy of the SQLite catalog `source` at `target`, made once (SQLite's backup: a consistent copy)."""
+    if target.exists():
+        return
+    print(f"== copying {source} to {target}", flush=True)
+    partial = target.with_name(target.name + ".tmp")
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as original, sqlite3.connect(partial) as copy:
+        original.backup(copy)
+    partial.rename(target)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--url", action="append", help="a topic page's path (repeatable)")
     parser.add_argument("--db-dir", default=str(Path(tempfile.gettempdir()) / "meshportal-bench"))
+    parser.add_argument("--copy-of", help="an SQLite catalog to measure a copy of (e.g. a synthetic 200,000-entry one)")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         return measure(args)
     database = Path(args.db_dir) / "corpus.sqlite3"
+    if args.copy_of:
+        database = Path(args.db_dir) / f"copy-{Path(args.copy_of).name}"
+        database.parent.mkdir(parents=True, exist_ok=True)
+        copy_database(Path(args.copy_of), database)
     env = child_env(database) | {"DJANGO_ALLOWED_HOSTS": "testserver"}
     commands = [["migrate", "--noinput", "-v", "0"]]  # an existing file: the current migrations
     if not database.exists():
@@ -89,6 +126,7 @@ def main(argv=None):
     for command in commands:
         subprocess.run([sys.executable, "manage.py", *command], env=env, cwd=ROOT, check=True)
     command = [sys.executable, __file__, "--measure", "--runs", str(args.runs)]
+    command += ["--copy-of", args.copy_of] if args.copy_of else []
     command += [f"--url={url}" for url in args.url or []]
     return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
 

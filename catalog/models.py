@@ -344,6 +344,23 @@ def label_url(slug):
     return reverse("catalog:label", kwargs={"slug": slug})
 
 
+def github_flag(repo):
+    """ "archived on GitHub" or "no push since <month>" when a fetched repository (None:
+    none) looks abandoned, else ""."""
+    if repo is None:
+        return ""
+    if repo.archived:
+        return "archived on GitHub"
+    from .linkhealth.github import is_inactive
+
+    return f"no push since {repo.pushed_at:%B %Y}" if is_inactive(repo) else ""
+
+
+def rating_stars(rating):
+    """A rating as five stars, filled and empty ("" when unrated)."""
+    return "★" * rating + "☆" * (5 - rating) if rating else ""
+
+
 class LabelQuerySet(models.QuerySet):
     def get_by_natural_key(self, name):
         return self.get(name=name)
@@ -510,15 +527,7 @@ class Entry(models.Model):
 
     @property
     def github_flag(self):
-        """ "archived on GitHub" or "no push since <month>" when the repository looks abandoned, else ""."""
-        repo = self.github_fetched
-        if repo is None:
-            return ""
-        if repo.archived:
-            return "archived on GitHub"
-        from .linkhealth.github import is_inactive
-
-        return f"no push since {repo.pushed_at:%B %Y}" if is_inactive(repo) else ""
+        return github_flag(self.github_fetched)
 
     @property
     def link_is_dead(self):
@@ -536,7 +545,7 @@ class Entry(models.Model):
 
     @property
     def rating_stars(self):
-        return "★" * self.rating + "☆" * (5 - self.rating) if self.rating else ""
+        return rating_stars(self.rating)
 
     @property
     def host(self):

@@ -5,6 +5,8 @@ catalog, and returns plain objects that templates only loop over.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
@@ -12,9 +14,24 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from . import tree
-from .models import Edition, Entry, Placement, Section, Topic
+from .linkhealth import wayback
+from .models import (
+    Edition,
+    Entry,
+    LinkState,
+    Placement,
+    Section,
+    TaggedEntry,
+    Topic,
+    entry_url_pattern,
+    github_flag,
+    is_safe_url,
+    label_url,
+    logo_path,
+    rating_stars,
+)
 from .prose import render_markdown
-from .visibility import listed_entries, visible_entries
+from .visibility import listed_entries, public_labels, visible_entries
 
 MAX_HEADING_LEVEL = 6
 
@@ -36,6 +53,7 @@ class SectionNode:
     more_url: str = ""
     url: str = ""  # the table of contents' link
     prose: str = ""  # the section's markdown
+    ends: range = range(0)  # the enclosing sections whose last descendant this is (flat(): no children)
 
     @property
     def prose_html(self):
@@ -55,31 +73,108 @@ def safe_markdown(text):
     return mark_safe(render_markdown(text))  # noqa: S308 - nh3 has sanitised it
 
 
-class Listing:
-    """An entry as one page lists it: the page's own words over the entry's facts.
+class RepoFacts(NamedTuple):
+    """What a list row shows of an entry's fetched GitHub repository (GitHubRepo's fields)."""
 
-    Templates use it like an entry (`_entry_card.html`): `title` and
-    `description` are the listing's when it has its own, everything else is
-    the entry's; `highlight` and `note` are the page's, and `children` the
-    listings nested under it there.
-    """
+    stars: int
+    fetched_at: datetime
+    archived: bool
+    pushed_at: datetime | None
 
-    __slots__ = ("entry", "title", "description", "highlight", "note", "children")
 
-    def __init__(self, entry, title=None, description=None, highlight="", note=""):
-        self.entry = entry
-        self.title = entry.title if title is None else title
-        self.description = entry.description if description is None else description
-        self.highlight = highlight
-        self.note = note
-        self.children = []
+ROW_FIELDS = (
+    "id", "title", "url", "year", "description", "github_stars", "language", "rating", "featured", "link_state",
+    "logo_id", "site_logo_id", "github_repo__stars", "github_repo__fetched_at", "github_repo__archived",
+    "github_repo__pushed_at",
+)  # fmt: skip
 
-    @property
-    def note_html(self):
-        return safe_markdown(self.note)
 
-    def __getattr__(self, name):
-        return getattr(self.entry, name)
+def entry_rows(ids):
+    """{entry id: row} for the entries `ids`: what a list row shows, under
+    the names `_entry_row.html` and `_entry_card.html` read of an Entry with
+    `with_card_data()`, as a dict (the template engine tries a key before an attribute).
+    Two queries of plain values: a topic page lists hundreds of entries, and model
+    instances with their labels prefetched cost more than the rows' HTML."""
+    labels = label_rows(ids)
+    entry_url = entry_url_pattern()
+    rows = {}
+    for values in Entry.objects.filter(pk__in=ids).values_list(*ROW_FIELDS):
+        pk, title, url, year, description, stars, language, rating, featured, link_state = values[:10]
+        logo_id, site_logo_id, repo_stars, fetched_at, archived, pushed_at = values[10:]
+        repo = RepoFacts(repo_stars, fetched_at, archived, pushed_at) if fetched_at and repo_stars is not None else None
+        link = url if is_safe_url(url) else None
+        logo = logo_id or site_logo_id
+        rows[pk] = {
+            "pk": pk,
+            "title": title,
+            "title_html": None,
+            "description": description,
+            "description_html": None,
+            "year": year,
+            "link_url": link,
+            "logo_src": logo_path(logo) if logo else "",
+            "get_absolute_url": entry_url.format(pk),
+            "featured": featured,
+            "github_fetched": repo,
+            "github_stars": stars,
+            "github_flag": github_flag(repo),
+            "language": language,
+            "rating": rating,
+            "rating_stars": rating_stars(rating),
+            "grouped_labels": labels.get(pk, ()),
+            "link_is_dead": link_state == LinkState.DEAD,
+            "archived_copy_url": wayback.archived_copy_url(url) if link else None,
+            "archived_original": wayback.original_of_archived(url),
+            "highlight": "",
+            "note": "",
+            "note_html": "",
+            "children": (),
+        }
+    return rows
+
+
+def label_rows(ids):
+    """{entry id: [(group, [label])]}: the public labels of entries `ids` in display order,
+    grouped as Entry.grouped_labels() groups them; groups and labels as dicts, one each."""
+    rows = (
+        TaggedEntry.objects.filter(public_labels("tag"), content_object_id__in=ids)
+        .order_by("tag__group__position", "tag__position", "tag__name")
+        .values_list(
+            "content_object_id", "tag_id", "tag__slug", "tag__name", "tag__description",
+            "tag__group_id", "tag__group__slug", "tag__group__name",
+        )
+    )  # fmt: skip
+    groups, labels, grouped = {None: None}, {}, {}
+    for entry_id, label_id, slug, name, description, group_id, group_slug, group_name in rows:
+        if group_id not in groups:
+            groups[group_id] = {"slug": group_slug, "name": group_name}
+        if label_id not in labels:
+            labels[label_id] = {
+                "slug": slug,
+                "name": name,
+                "description": description,
+                "get_absolute_url": label_url(slug),
+            }
+        group, entry_groups = groups[group_id], grouped.setdefault(entry_id, [])
+        if entry_groups and entry_groups[-1][0] is group:
+            entry_groups[-1][1].append(labels[label_id])
+        else:
+            entry_groups.append((group, [labels[label_id]]))
+    return grouped
+
+
+def listing_row(row, title, description, highlight, note):
+    """An entry's row as one page lists it: the listing's own title and description when
+    it has them (None: the entry's), the page's highlight and note, and `children`: the
+    listings nested under it there."""
+    return row | {
+        "title": row["title"] if title is None else title,
+        "description": row["description"] if description is None else description,
+        "highlight": highlight,
+        "note": note,
+        "note_html": safe_markdown(note) if note else "",
+        "children": [],
+    }
 
 
 @dataclass
@@ -91,6 +186,8 @@ class Outline:
     roots: list
     shown: list
     listings: int
+    toc: list = field(default_factory=list)  # `roots`, flat()
+    body: list = field(default_factory=list)  # `shown`, flat()
     collapsed: bool = False
     expanded: SectionNode | None = None
     page: object = None
@@ -207,12 +304,15 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
             if node.hidden and link:
                 node.more_url = link(expand=node.section.slug, page=None) + f"#{node.section.slug}"
         outline.collapsed = budget is not None
-    shown = list(_walk(outline.shown))
-    found = Entry.objects.with_card_data().in_bulk([i for node in shown for i in node.entries])
+    outline.toc, outline.body = flat(outline.roots), flat(outline.shown)
+    shown = outline.body
+    found = entry_rows([i for node in shown for i in node.entries])
     for node in shown:
         section_id = node.section.id
         listings = {
-            placement_of[section_id, i]: Listing(found[i], *words[section_id, i]) for i in node.entries if i in found
+            placement_of[section_id, i]: listing_row(found[i], *words[section_id, i])
+            for i in node.entries
+            if i in found
         }
         node.entries = nest_listings(listings)
     return outline
@@ -232,19 +332,33 @@ def listing_order(items):
 
 def nest_listings(listings):
     """The top listings, each with the shown listings nested under it as `children`
-    (`listings`: {(placement id, parent placement id): Listing} in order)."""
+    (`listings`: {(placement id, parent placement id): listing_row()} in order)."""
     by_pk = {pk: listing for (pk, _), listing in listings.items()}
     top = []
     for (_, parent_pk), listing in listings.items():
         parent = by_pk.get(parent_pk)
-        (parent.children if parent is not None else top).append(listing)
+        (parent["children"] if parent is not None else top).append(listing)
     return top
 
 
-def _walk(nodes):
-    for node in nodes:
-        yield node
-        yield from _walk(node.children)
+def flat(nodes):
+    """The tree under `nodes` in page order, each leaf's `ends` set to the enclosing
+    nodes it is the last of, so that a template draws the nested tree in one loop
+    (a template that includes itself per node costs more than the node's own HTML)."""
+    order = []
+
+    def walk(node_list):
+        for node in node_list:
+            node.ends = 0
+            order.append(node)
+            if node.children:
+                walk(node.children)
+                order[-1].ends += 1  # the last leaf under `node` closes it
+        return order
+
+    for node in walk(nodes):
+        node.ends = range(node.ends)
+    return order
 
 
 def use_listing_words(topic, entries):
