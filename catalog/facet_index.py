@@ -16,6 +16,7 @@ import bisect
 import copy
 import functools
 import logging
+import os
 import threading
 from collections import defaultdict
 from contextlib import contextmanager
@@ -790,6 +791,12 @@ class FacetIndex:
         if changes is None:
             return None
         seq, ids, rows, placements, tagged, tree_rows = changes
+        if not ids and tree_rows is None:
+            # A write the index holds nothing of (related topics, an update of no row): the
+            # same arrays under the new version, nothing copied.
+            index = copy.copy(self)
+            index.version, index.seq, index._orders = version, seq, dict(self._orders)
+            return index
         return self._patched(version, seq, ids, rows, placements, tagged, tree_rows)
 
     def _patched(self, version, seq, ids, rows, placements, tagged, tree_rows):
@@ -991,16 +998,29 @@ class IndexUnavailable(Exception):
 
 
 def get_index(version=None):
-    """This process's index for the current data version, rebuilt when it changed.
+    """This process's index for the current data version, brought up to date when it changed.
 
     Raises IndexUnavailable (never anything else) when the build fails, so a
-    page can fall back to SQL instead of answering 500.
+    page can fall back to SQL instead of answering 500. A process that serves
+    pages also follows the change log between requests (`catalog/index_follower.py`),
+    so a request usually finds the index current already.
     """
-    global _index
     version = version or current_version()
     index = _index
-    if index is not None and index.version == version:
-        return index
+    if index is None or index.version != version:
+        index = refresh(version)
+    from . import index_follower  # it imports this module
+
+    index_follower.ensure_following()
+    return index
+
+
+def refresh(version):
+    """Bring this process's index to `version` (or later): follow the change log, or
+    build it whole when that cannot be done. Requests and the follower share one lock,
+    so a request arriving while the follower catches up waits for it instead of doing
+    the same work again."""
+    global _index
     with _lock:
         if _index is not None and _index.version == version:
             return _index
@@ -1013,3 +1033,17 @@ def get_index(version=None):
             raise IndexUnavailable from exc
         _index = built
         return built
+
+
+def current_index():
+    """The index this process holds now, current or not (None before the first build)."""
+    return _index
+
+
+def _after_fork_in_child():
+    # A lock held by another thread at fork time would never be released in the child.
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -153,11 +153,12 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
     # A pool of connections per process (psycopg's), so a request does not open its
     # own; Django wants CONN_MAX_AGE 0 with it. DATABASE_POOL=0 turns it off.
-    # Its maximum defaults to gunicorn's threads per worker, so no thread waits for one.
+    # Its maximum defaults to gunicorn's threads per worker, plus one for the facet index's
+    # follower (catalog/index_follower.py), so no thread waits for one.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "1")),
-        "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE") or os.environ.get("GUNICORN_THREADS") or 8),
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE") or int(os.environ.get("GUNICORN_THREADS") or 8) + 1),
         "timeout": 10,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -182,6 +183,11 @@ else:
 # The memory cache is per process: with more than one, REDIS_URL is required
 # (`check --deploy` says so), since the rate limit and one-time forms live there.
 WEB_CONCURRENCY = int(os.environ.get("WEB_CONCURRENCY") or 2)
+
+# How often (seconds) each process's facet index looks for writes between requests and
+# follows them, so that the first reader after a write finds it current
+# (catalog/index_follower.py); 0: only requests follow them.
+FACET_INDEX_POLL_SECONDS = float(os.environ.get("FACET_INDEX_POLL_SECONDS", "0.1"))
 
 # Seconds a browse or topic page stays in the cache; the key holds the
 # catalog's data version, so writes are seen at once. 0 turns it off.

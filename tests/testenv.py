@@ -16,3 +16,6 @@ os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
 # Playwright's sync API runs an event loop in the test thread; Django's live
 # server and ORM calls from the same thread are safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# No background thread following the change log in the test process (a test starts one
+# itself, in a child process, where it wants one).
+os.environ.setdefault("FACET_INDEX_POLL_SECONDS", "0")
