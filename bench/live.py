@@ -9,8 +9,9 @@ rotating set of browse and topic URLs, a curator saving every few seconds.
 Each run copies a synthetic catalog (bench/synthetic.py; SQLite files are the
 ones bench/browse.py builds and reuses, PostgreSQL databases are built once as
 `<pg database>_<entries>` and cloned with CREATE DATABASE ... TEMPLATE), applies
-the current migrations to the copy, and starts gunicorn (2 sync workers, the
-page cache off, production settings) on --port. After one warm-up request per
+the current migrations to the copy, and starts gunicorn (2 sync workers, or
+2 gthread workers of --threads threads as `make serve` runs, the page cache off,
+production settings) on --port. After one warm-up request per
 URL, --readers threads request the URLs in turn for --duration seconds while a
 writer process alternately approves a new submission and edits an entry
 (title, year, stars, a label) every --write-every seconds, through the
@@ -193,9 +194,11 @@ def measure(db, entries, args):
     base = f"http://127.0.0.1:{args.port}"
     log = Path(tempfile.gettempdir()) / f"meshportal-live-{args.port}.log"
     with open(log, "w") as server_log:
+        # Sync workers by default; --threads N: gthread workers of N threads each, as `make serve` runs.
+        workers = ["--worker-class", "gthread", "--threads", str(args.threads)] if args.threads else []
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "meshportal.wsgi", "--workers", "2", "--bind",
-             f"127.0.0.1:{args.port}", "--timeout", "30"],
+             f"127.0.0.1:{args.port}", "--timeout", "30", *workers],
             env=env, cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
@@ -236,6 +239,8 @@ def measure(db, entries, args):
     return {
         "db": db,
         "entries": entries,
+        "workers": f"2 x gthread {args.threads}" if args.threads else "2 sync",
+        "poll_seconds": os.environ.get("FACET_INDEX_POLL_SECONDS", "default"),
         "requests": len(requests),
         "errors": len(errors),
         "error_urls": sorted({row[3] for row in errors})[:5],
@@ -278,6 +283,7 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=40, help="seconds of reading under writes")
     parser.add_argument("--write-every", type=float, default=2.0)
     parser.add_argument("--readers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0, help="gthread workers of this many threads (0: sync)")
     parser.add_argument("--port", type=int, default=8800)
     parser.add_argument("--db-dir", default=str(Path(tempfile.gettempdir()) / "meshportal-bench"))
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/meshportal_bench")
