@@ -453,7 +453,27 @@ class ValueColumn:
             for code in sorted(set(raw[unknown].tolist())):
                 lookup[code] = self.values.position.get(self.key(self._word(index, code)), -1)
         codes = lookup[raw].astype(np.int32)
+        if self.values is None:
+            values = self._relabelled(index, lookup, values, column.code[changed[changed < len(column.code)]], codes)
         return column.patched(changed, codes, index.size, values, lookup)
+
+    def _relabelled(self, index, lookup, values, *touched):
+        """`values` with the label of each touched key spelled in several ways taken
+        again from its commonest spelling, as a full build does (the write may have
+        changed which spelling is commonest)."""
+        keys = {int(k) for codes in touched for k in codes.tolist() if k >= 0}
+        spellings = {k: np.flatnonzero(lookup[:-1] == k) for k in keys}
+        spellings = {k: words for k, words in spellings.items() if len(words) > 1}
+        if not spellings:
+            return values
+        raw = index.raw[self.field.name]
+        used = np.bincount(raw[index.alive & (raw != self.field.none)], minlength=len(lookup) - 1)
+        labels = list(values.labels)
+        for k, words in spellings.items():
+            count, word, _ = max((int(used[c]), self._word(index, c), c) for c in words.tolist())
+            if count:
+                labels[k] = self.label(word)
+        return values if labels == values.labels else Values(list(values.keys), labels)
 
 
 def index_fields():
