@@ -178,6 +178,8 @@ class Pairs:
         changed32 = np.asarray(changed, dtype=np.int32)
         starts = np.searchsorted(self.entry, changed32)
         ends = np.searchsorted(self.entry, changed32, side="right")
+        if self._same_runs(starts, ends, fresh_entry, fresh_code):
+            return self._resized(size)  # the write left these pairs as they were: nothing to copy
         cuts = np.searchsorted(fresh_entry, changed32)  # the new pairs of each changed entry start here
         cuts_end = np.searchsorted(fresh_entry, changed32, side="right")
         entry_parts, code_parts, kept_from = [], [], 0
@@ -193,6 +195,25 @@ class Pairs:
         pairs.values, pairs.size, pairs.packed = self.values, size, None
         if self.packed is not None:
             pairs.packed = _patched_bits(self.packed, size, changed, fresh_entry, fresh_code)
+        return pairs
+
+    def _same_runs(self, starts, ends, fresh_entry, fresh_code):
+        """Whether the changed entries' pairs (their runs) are exactly the fresh ones."""
+        if int((ends - starts).sum()) != len(fresh_entry):
+            return False
+        old = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)] or [[]])
+        old = old.astype(np.int64)
+        return np.array_equal(self.entry[old], fresh_entry) and np.array_equal(self.code[old], fresh_code)
+
+    def _resized(self, size):
+        """These pairs over `size` entries (the same arrays; the bit masks widened)."""
+        if size == self.size:
+            return self
+        pairs = copy.copy(self)
+        pairs.size = size
+        grow = (size + 7) // 8 - (self.packed.shape[1] if self.packed is not None else 0)
+        if self.packed is not None and grow > 0:
+            pairs.packed = np.pad(self.packed, ((0, 0), (0, grow)))
         return pairs
 
     def mask(self, keys):
@@ -223,6 +244,9 @@ class Codes:
     def patched(self, changed, codes, size, values=None, lookup=None):
         """This column grown to `size` entries, with new codes for the `changed`
         entries; `values` (and `lookup`) when values were added at the end."""
+        unchanged = (values is None or values is self.values) and (lookup is None or lookup is self.lookup)
+        if unchanged and size == len(self.code) and np.array_equal(self.code[changed], codes):
+            return self  # the write changed nothing this column holds
         column = Codes.__new__(Codes)
         column.code = np.concatenate([self.code, np.full(size - len(self.code), -1, dtype=np.int32)])
         column.code[changed] = codes
@@ -760,16 +784,24 @@ class FacetIndex:
 
     # --- raw rows -> columns
 
-    def _set_rows(self, at, rows):
+    def _set_rows(self, at, rows, followed=None):
+        """Write entry rows at entry numbers `at`. `followed`: the index this one
+        follows, whose field arrays this one shares until a value differs."""
         if not len(rows):
             return
         _, title, *values = zip(*rows, strict=True)
         for spec, column in zip(self.fields, values, strict=True):
             if spec.word:
                 code = self.vocabularies[spec.name]
-                self.raw[spec.name][at] = [code(spec.word(v)) if v else -1 for v in column]
+                new = [code(spec.word(v)) if v else -1 for v in column]
             else:
-                self.raw[spec.name][at] = [spec.missing if v is None else v for v in column]
+                new = [spec.missing if v is None else v for v in column]
+            array = self.raw[spec.name]
+            if followed is not None and array is followed.raw[spec.name]:
+                if np.array_equal(array[at], np.asarray(new, dtype=array.dtype)):
+                    continue  # the write left this field as it was: the array stays shared
+                array = self.raw[spec.name] = array.copy()
+            array[at] = new
         for position, key in zip(at.tolist(), title, strict=True):
             self.title_key[position] = key or ""
 
@@ -836,7 +868,9 @@ class FacetIndex:
             return np.concatenate([array, np.full(grow, fill, dtype=array.dtype)])
 
         index.alive = grown(self.alive, False)
-        index.raw = {field.name: grown(self.raw[field.name], field.none) for field in self.fields}
+        # Field arrays are copied when they grow or when the write changed one of their values (`_set_rows`).
+        index.raw = {field.name: grown(self.raw[field.name], field.none) if grow else self.raw[field.name]
+                     for field in self.fields}  # fmt: skip
         shared = {field.name for field in self.fields if field.shared}
         index.vocabularies = {
             name: words if name in shared else words.copy() for name, words in self.vocabularies.items()
@@ -850,7 +884,7 @@ class FacetIndex:
                 index._untitle(position)
         index.alive[changed] = False
         at = index.positions([r[0] for r in rows])
-        index._set_rows(at, rows)
+        index._set_rows(at, rows, followed=self)
         index.alive[at] = True
         for position in at.tolist():
             if not index._title(position):
