@@ -18,6 +18,7 @@ import functools
 import logging
 import os
 import threading
+import weakref
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -135,6 +136,52 @@ def popcounts(packed, packed_base):
     return np.bitwise_count(packed & packed_base).sum(axis=1, dtype=np.int64)
 
 
+_room_lock = threading.Lock()
+_room = {}  # id(buffer) -> [a weak reference to it, how much of it an index holds]
+
+
+def appended(array, tail):
+    """`array` (1-d) followed by `tail`, for an index that follows this one.
+
+    Arrays that grow are views of a buffer with room after them: while no
+    index holds anything past `array` in its buffer, `tail` is written in that
+    room (an index holding `array` never reads past its end, so it is not
+    disturbed) and nothing is copied; otherwise the result is a copy with room."""
+    tail = np.asarray(tail, dtype=array.dtype)
+    if not len(tail):
+        return array
+    used, size = len(array), len(array) + len(tail)
+    base = array.base
+    with _room_lock:
+        room = _room.get(id(base)) if base is not None else None
+        if (
+            room is not None
+            and room[0]() is base
+            and room[1] == used
+            and len(base) >= size
+            and array.__array_interface__["data"][0] == base.__array_interface__["data"][0]
+        ):
+            base[used:size] = tail
+            room[1] = size
+            return base[:size]
+        buffer = np.empty(size + max(4096, size // 64), dtype=array.dtype)
+        buffer[:used], buffer[used:size] = array, tail
+        key = id(buffer)
+        _room[key] = [weakref.ref(buffer, lambda _, key=key: _room.pop(key, None)), size]
+        return buffer[:size]
+
+
+def _written(array, at, values, shared_size):
+    """`array` with `values` at positions `at`, copied first when one of the
+    positions below `shared_size` (the part an older index shares) changes."""
+    values = np.asarray(values, dtype=array.dtype)
+    inside = at < shared_size
+    if np.any(inside) and not np.array_equal(array[at[inside]], values[inside]):
+        array = array.copy()
+    array[at] = values
+    return array
+
+
 def _patched_bits(packed, size, changed, entry, code):
     """Packed masks (one row a value) grown to `size` entries, the bits of the
     `changed` entries cleared, then those of the (entry, code) pairs set."""
@@ -180,6 +227,14 @@ class Pairs:
         ends = np.searchsorted(self.entry, changed32, side="right")
         if self._same_runs(starts, ends, fresh_entry, fresh_code):
             return self._resized(size)  # the write left these pairs as they were: nothing to copy
+        if not (ends - starts).any() and (not len(self.entry) or fresh_entry[0] > self.entry[-1]):
+            # Only new entries (the highest numbers) have pairs to add: they go at the end.
+            pairs = copy.copy(self)
+            pairs.size = size
+            pairs.entry, pairs.code = appended(self.entry, fresh_entry), appended(self.code, fresh_code)
+            if self.packed is not None:
+                pairs.packed = _patched_bits(self.packed, size, changed, fresh_entry, fresh_code)
+            return pairs
         cuts = np.searchsorted(fresh_entry, changed32)  # the new pairs of each changed entry start here
         cuts_end = np.searchsorted(fresh_entry, changed32, side="right")
         entry_parts, code_parts, kept_from = [], [], 0
@@ -248,8 +303,8 @@ class Codes:
         if unchanged and size == len(self.code) and np.array_equal(self.code[changed], codes):
             return self  # the write changed nothing this column holds
         column = Codes.__new__(Codes)
-        column.code = np.concatenate([self.code, np.full(size - len(self.code), -1, dtype=np.int32)])
-        column.code[changed] = codes
+        column.code = appended(self.code, np.full(size - len(self.code), -1, dtype=np.int32))
+        column.code = _written(column.code, changed, codes, len(self.code))
         column.values = self.values if values is None else values
         column.lookup = self.lookup if lookup is None else lookup
         column.packed = None
@@ -796,12 +851,10 @@ class FacetIndex:
                 new = [code(spec.word(v)) if v else -1 for v in column]
             else:
                 new = [spec.missing if v is None else v for v in column]
-            array = self.raw[spec.name]
-            if followed is not None and array is followed.raw[spec.name]:
-                if np.array_equal(array[at], np.asarray(new, dtype=array.dtype)):
-                    continue  # the write left this field as it was: the array stays shared
-                array = self.raw[spec.name] = array.copy()
-            array[at] = new
+            if followed is None:
+                self.raw[spec.name][at] = new
+            else:  # copied only when the write changed a value the followed index holds
+                self.raw[spec.name] = _written(self.raw[spec.name], at, new, followed.size)
         for position, key in zip(at.tolist(), title, strict=True):
             self.title_key[position] = key or ""
 
@@ -861,16 +914,16 @@ class FacetIndex:
         index.version, index.seq, index._orders, index.columns = version, seq, {}, dict(self.columns)
         index.__dict__.pop("_facets", None)  # the registry's facets of this index (label groups may change)
         grow = len(new_ids)
-        index.ids = np.concatenate([self.ids, new_ids])
+        index.ids = appended(self.ids, new_ids)
         index.size = self.size + grow
 
         def grown(array, fill):
-            return np.concatenate([array, np.full(grow, fill, dtype=array.dtype)])
+            return appended(array, np.full(grow, fill, dtype=array.dtype))
 
+        # Arrays are shared with this index, grown in the room after them, and copied only
+        # when the write changes a value this index holds (`_written`).
         index.alive = grown(self.alive, False)
-        # Field arrays are copied when they grow or when the write changed one of their values (`_set_rows`).
-        index.raw = {field.name: grown(self.raw[field.name], field.none) if grow else self.raw[field.name]
-                     for field in self.fields}  # fmt: skip
+        index.raw = {field.name: grown(self.raw[field.name], field.none) for field in self.fields}
         shared = {field.name for field in self.fields if field.shared}
         index.vocabularies = {
             name: words if name in shared else words.copy() for name, words in self.vocabularies.items()
@@ -882,22 +935,28 @@ class FacetIndex:
         for position in changed.tolist():
             if index.alive[position]:
                 index._untitle(position)
-        index.alive[changed] = False
         at = index.positions([r[0] for r in rows])
+        index.alive = _written(index.alive, changed, np.isin(changed, at), self.size)
         index._set_rows(at, rows, followed=self)
-        index.alive[at] = True
+        living = at[index.alive[at]] if len(at) else at
+        if np.any(living < self.size):
+            index.title_rank = index.title_rank.copy()  # the ranks of entries this index holds move
         for position in at.tolist():
             if not index._title(position):
                 return None  # ranks worn too thin between two titles: build again
-        dropped = np.zeros(index.size, dtype=bool)
-        dropped[changed] = True
         changed = np.sort(changed)
         p_pos, t_pos = index.positions(placements[:, 0]), index.positions(tagged[:, 0])
-        keep_p, keep_t = ~dropped[self.p_pos], ~dropped[self.t_pos]
-        index.p_pos = np.concatenate([self.p_pos[keep_p], p_pos])
-        index.p_section = np.concatenate([self.p_section[keep_p], placements[:, 1]])
-        index.t_pos = np.concatenate([self.t_pos[keep_t], t_pos])
-        index.t_label = np.concatenate([self.t_label[keep_t], tagged[:, 1]])
+        if changed.size and changed[0] >= self.size:  # new entries only: their rows go at the end
+            index.p_pos, index.p_section = appended(self.p_pos, p_pos), appended(self.p_section, placements[:, 1])
+            index.t_pos, index.t_label = appended(self.t_pos, t_pos), appended(self.t_label, tagged[:, 1])
+        else:
+            dropped = np.zeros(index.size, dtype=bool)
+            dropped[changed] = True
+            keep_p, keep_t = ~dropped[self.p_pos], ~dropped[self.t_pos]
+            index.p_pos = np.concatenate([self.p_pos[keep_p], p_pos])
+            index.p_section = np.concatenate([self.p_section[keep_p], placements[:, 1]])
+            index.t_pos = np.concatenate([self.t_pos[keep_t], t_pos])
+            index.t_label = np.concatenate([self.t_label[keep_t], tagged[:, 1]])
         index._orders = {sort: index._patched_order(sort, order, changed) for sort, order in self._orders.items()}
         if not index._patch_entry_columns(changed):
             index._derive_entry_columns()

@@ -326,6 +326,32 @@ def test_several_writes_in_a_row_are_followed_one_by_one(make):
     assert seen_by_readers(index) == seen_by_readers(facet_index.FacetIndex.load())
 
 
+def test_indexes_that_follow_the_same_index_share_nothing_they_change(make):
+    """An index that follows another grows into room after its arrays, and copies
+    what the write changes: two indexes following the same one (and the one they
+    follow) each keep exactly their own catalog."""
+    views = VIEWS[:-1]  # not the text search: it asks the database as it is now
+    build_catalog(make)
+    before = facet_index.FacetIndex.load()
+    shown_before = seen_by_readers(before, views)
+    new_entry(make)
+    first = before.caught_up()  # its arrays have room after them
+    shown_first = seen_by_readers(facet_index.FacetIndex.load(), views)
+    bulk_import(make)
+    second = first.caught_up()  # the new entries written in that room
+    shown_second = seen_by_readers(facet_index.FacetIndex.load(), views)
+    imported = Entry.objects.filter(url__startswith="https://import.example/")
+    imported.update(year=2001, language="Haskell", rating=1, featured=True)
+    edit_fields(make)
+    third = first.caught_up()  # from `first` again: the room is `second`'s now
+    shown_now = seen_by_readers(facet_index.FacetIndex.load(), views)
+    assert seen_by_readers(third, views) == shown_now
+    assert seen_by_readers(second, views) == shown_second
+    assert seen_by_readers(first, views) == shown_first
+    assert seen_by_readers(before, views) == shown_before
+    assert seen_by_readers(second.caught_up(), views) == shown_now
+
+
 def test_a_long_change_log_means_a_full_build(make, monkeypatch):
     build_catalog(make)
     index = facet_index.FacetIndex.load()
