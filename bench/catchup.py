@@ -107,7 +107,8 @@ def main(argv=None):
     url = live.prepare(args.db, args.entries, args)
     command = [sys.executable, __file__, "--measure", "--entries", str(args.entries), "--db", args.db]
     command += ["--writes", str(args.writes)] + ["--profile"] * args.profile
-    env = live.server_env(url) | {"DJANGO_ALLOWED_HOSTS": "testserver"}
+    # No follower thread: the catch-up is timed where a request does it.
+    env = live.server_env(url) | {"DJANGO_ALLOWED_HOSTS": "testserver", "FACET_INDEX_POLL_SECONDS": "0"}
     return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
 
 
