@@ -236,6 +236,9 @@ def measure(db, entries, args):
             if after:
                 first_after.append(after[0][1])
     during = [row[1] for row in requests if writes and row[0] >= writes[0]["at"]]
+    by_url = {}
+    for row in requests:
+        by_url.setdefault(row[3], []).append(row[1])
     return {
         "db": db,
         "entries": entries,
@@ -255,6 +258,8 @@ def measure(db, entries, args):
         "load_after": load_after[0],
         "topics": topics,
         "workers_mib": memory,
+        # Each URL's requests, p50 and worst ms: which pages make the p99.
+        "by_url": {u: [len(ms), round(_percentile(ms, 0.5)), round(max(ms))] for u, ms in sorted(by_url.items())},
         "server_log": str(log),
     }
 
