@@ -18,9 +18,9 @@ each read), and a pooled PostgreSQL connection goes back to the pool after
 each poll, so it never keeps one of the request threads' connections.
 
 The thread starts with the first index a process builds (`get_index()`), so
-with gunicorn each worker has its own, started after the fork (a thread does
-not survive a fork: a child forked from a process that had one starts anew).
-`stop_following()` ends it; a process stops it on exit.
+with gunicorn each worker has its own, started after the fork. A process stops
+its follower before it forks (gunicorn's parent may have built the index to
+share it with its workers) and on exit; a forked child starts its own.
 """
 
 import atexit
@@ -115,11 +115,18 @@ def stop_following(timeout=10):
     return follower
 
 
+def _before_fork():
+    # A process that forks (gunicorn's parent, which may build the index before forking its
+    # workers) stops its follower first: a fork would copy the thread's connection into the
+    # child, and the parent serves no pages. Its children start their own.
+    stop_following()
+
+
 def _after_fork_in_child():
     # The parent's thread does not exist here; its locks may have been held at the fork.
     global _follower, _start_lock
     _follower, _start_lock = None, threading.Lock()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 atexit.register(stop_following)

@@ -157,3 +157,31 @@ def test_the_follower_stops_cleanly(live_db):
     assert result["left_behind"]
     assert result["current_after_request"] and not result["restarted"]
     assert result["idle_in_transaction"] in (None, 0)  # it left no transaction open behind it
+
+
+FORKS = (
+    SETUP
+    + """
+import os
+facet_index.get_index()
+follower = index_follower.start(0.01)
+read, write = os.pipe()
+pid = os.fork()  # as gunicorn's parent forks a worker
+if pid == 0:
+    os.write(write, b"none" if index_follower._follower is None else b"some")
+    os._exit(0)  # nothing of the parent's (its connections) is touched
+os.waitpid(pid, 0)
+in_child = os.read(read, 16).decode()
+print(json.dumps({
+    "in_child": in_child,
+    "parent_stopped": not follower.is_alive() and index_follower._follower is None,
+    "restarts": index_follower.start(0.01).is_alive(),
+}))
+index_follower.stop_following()
+"""
+)
+
+
+def test_a_process_that_forks_hands_no_follower_to_its_child(live_db):
+    result = run_child(live_db, FORKS)
+    assert result == {"in_child": "none", "parent_stopped": True, "restarts": True}
