@@ -957,7 +957,7 @@ class FacetIndex:
             index.p_section = np.concatenate([self.p_section[keep_p], placements[:, 1]])
             index.t_pos = np.concatenate([self.t_pos[keep_t], t_pos])
             index.t_label = np.concatenate([self.t_label[keep_t], tagged[:, 1]])
-        index._orders = {sort: index._patched_order(sort, order, changed) for sort, order in self._orders.items()}
+        index._orders = {sort: index._patched_order(sort, order, changed, self) for sort, order in self._orders.items()}
         if not index._patch_entry_columns(changed):
             index._derive_entry_columns()
         if tree_rows is not None:
@@ -970,13 +970,29 @@ class FacetIndex:
             index.columns["label"] = label.patched(changed, *index.codes.label_pairs(t_pos, tagged[:, 1]), index.size)
         return index
 
-    def _patched_order(self, sort, order, changed):
-        """`order` without the changed entries, then each living one put back in its place."""
-        kept = order[~np.isin(order, changed, kind="table")] if len(changed) else order
+    def _patched_order(self, sort, order, changed, followed):
+        """`order` (that of `followed`) without the changed entries, then each living one
+        put back in its place: binary searches, and one copy of the order."""
+        old_key = functools.partial(ORDER_KEYS[sort], followed)
+        gone, lost = [], False
+        for p in changed.tolist():
+            if p < followed.size:  # where `followed`'s values put it (a deleted entry may be left out)
+                g = bisect.bisect_left(order, old_key(p), key=old_key)
+                if g < len(order) and order[g] == p:
+                    gone.append(g)
+                else:
+                    lost = lost or bool(followed.alive[p])
+        if lost:  # a living entry not where its values say: look for every changed one
+            gone = np.flatnonzero(np.isin(order, changed, kind="table"))
         key = functools.partial(ORDER_KEYS[sort], self)
         back = sorted((p for p in changed.tolist() if self.alive[p]), key=key)
+        kept = np.delete(order, gone) if len(gone) else order
         at = [bisect.bisect_left(kept, key(p), key=key) for p in back]
-        return np.insert(kept, at, back)
+        parts, start = [], 0
+        for cut, position in zip(at, back, strict=True):
+            parts += [kept[start:cut], np.array([position], dtype=kept.dtype)]
+            start = cut
+        return np.concatenate([*parts, kept[start:]]) if parts else kept
 
     def _title_key(self, position):
         return (self.title_key[position], self.ids[position])
