@@ -17,7 +17,7 @@ from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.utils.text import slugify
 
-from . import facets, search
+from . import facets, search, search_index
 from .filters import PER_PAGE_CHOICES, VIEW_CHOICES, BrowseFilterSet, ListOptionsForm
 from .models import Entry, Placement
 
@@ -275,7 +275,9 @@ class Browser:
             always.append(index.topic_id.mask([self.scope.pk]))
             self.masks["scope"] = always[-1]
         text = cleaned.get("q", "")
-        ranked = search.matching_ids(text, ranked=sort == "relevance") if text else None
+        # The search's index follows the writes along with the facet index, searching or not.
+        search_index.get_text_index(index.version)
+        ranked = search.matching_ids(text, ranked=sort == "relevance", version=index.version) if text else None
         if ranked is not None:
             mask = np.zeros(index.size, dtype=bool)
             mask[index.positions(ranked)] = True
@@ -408,7 +410,7 @@ class SqlBrowser(Browser):
             queryset = queryset.filter(id__in=Placement.objects.filter(section__topic=self.scope).values("entry_id"))
         if sort == "relevance":
             found = set(queryset.values_list("id", flat=True))
-            ids = [i for i in search.matching_ids(cleaned["q"]) if i in found]
+            ids = [i for i in search.sql_matching_ids(cleaned["q"]) if i in found]
             count = len(ids)
         else:
             ids = queryset.order_by(*self.ORDER.get(sort, self.ORDER["newest"])).values_list("id", flat=True)

@@ -78,11 +78,14 @@ ENTRIES_OF_GROUP = (
 )
 
 
+SQLITE_BUMP = (
+    "INSERT INTO catalog_catalogstate (id, version) VALUES (1, lower(hex(randomblob(16))))"
+    " ON CONFLICT(id) DO UPDATE SET version = excluded.version"
+)
+
+
 def _sqlite_install(with_log, with_internal=True):
-    bump = (
-        "INSERT INTO catalog_catalogstate (id, version) VALUES (1, lower(hex(randomblob(16))))"
-        " ON CONFLICT(id) DO UPDATE SET version = excluded.version;"
-    )
+    bump = SQLITE_BUMP + ";"
     statements = []
     for table in WATCHED_TABLES:
         for event in ("INSERT", "UPDATE", "DELETE"):
@@ -344,8 +347,14 @@ def install(connection):
         if with_log:
             # A first row, so that every index sees a row to catch up from (and anything
             # installed meanwhile, e.g. after a restore, makes the processes reload the tree).
-            token = "abs(random())" if connection.vendor == "sqlite" else "(random() * 9e15)::bigint"
-            cursor.execute(f"INSERT INTO catalog_catalogchange (entry_id, token) VALUES (NULL, {token})")  # noqa: S608
+            # SQLite's search table was refilled: a new data version, and a row that means "build
+            # again" (the in-memory search index reads that table's terms).
+            sqlite = connection.vendor == "sqlite"
+            token = "abs(random())" if sqlite else "(random() * 9e15)::bigint"
+            refilled = "0" if sqlite else "NULL"
+            cursor.execute(f"INSERT INTO catalog_catalogchange (entry_id, token) VALUES ({refilled}, {token})")  # noqa: S608
+            if sqlite:
+                cursor.execute(SQLITE_BUMP)
 
 
 def uninstall(connection):

@@ -655,12 +655,11 @@ def _in_chunks(sql, ids):
     return rows
 
 
-def load_changes(seen):
-    """What changed after the log row `seen` (sequence number, token), read in
-    the current snapshot: (the last row, changed entry ids, their rows,
-    placements and labels, the tree if it changed). None when a full build is
-    due: the row seen is gone or is another (the log was pruned past it, or
-    the database restored), a table was emptied, or too many entries changed."""
+def logged_since(seen):
+    """(the log's last row, the distinct entry ids logged after the row `seen`, None for
+    a change to the tree or the labels), read in the current snapshot; None when a full
+    build is due: the row seen is gone or is another (the log was pruned past it, or the
+    database restored), a table was emptied, or too many entries changed."""
     since, token = seen
     if since is None:  # the log was empty then: not from a migrated database
         return None
@@ -671,6 +670,19 @@ def load_changes(seen):
     changed = [r[0] for r in _fetch(f"SELECT DISTINCT entry_id FROM {CHANGES} WHERE id > %s", [since])]  # noqa: S608
     if len(changed) > MAX_CHANGES or 0 in changed:
         return None
+    return tuple(last), changed
+
+
+def load_changes(seen):
+    """What changed after the log row `seen` (sequence number, token), read in
+    the current snapshot: (the last row, changed entry ids, their rows,
+    placements and labels, the tree if it changed). None when a full build is
+    due: the row seen is gone or is another (the log was pruned past it, or
+    the database restored), a table was emptied, or too many entries changed."""
+    logged = logged_since(seen)
+    if logged is None:
+        return None
+    last, changed = logged
     tree = load_tree() if None in changed else None
     ids = sorted(i for i in changed if i is not None)
     placement, tagged = Placement._meta.db_table, TaggedEntry._meta.db_table
@@ -679,7 +691,7 @@ def load_changes(seen):
     labels = _pairs(
         _in_chunks(f"SELECT content_object_id, tag_id FROM {tagged} WHERE content_object_id IN ({{marks}})", ids)  # noqa: S608
     )
-    return tuple(last), ids, sorted(entries), placements, labels, tree
+    return last, ids, sorted(entries), placements, labels, tree
 
 
 # --- building ----------------------------------------------------------------------------

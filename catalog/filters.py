@@ -176,7 +176,7 @@ class BrowseFilterSet(django_filters.FilterSet):
         return queryset
 
     def filter_text(self, queryset, name, value):
-        ids = search.matching_ids(value)
+        ids = search.sql_matching_ids(value)
         return queryset if ids is None else queryset.filter(id__in=ids)
 
 

@@ -7,10 +7,12 @@ write (migration 0002), bulk loads included.
 The query syntax is what readers expect from search engines: words match as
 prefixes and all must match; `-word` leaves out what has it; `"two words"`
 is a phrase; `envoy OR linkerd` is either. `parse_query()` reads it once into
-a `Query`, which becomes an FTS5 expression, a PostgreSQL tsquery, or a
+a `Query`, which becomes an FTS5 expression, a PostgreSQL tsquery (each word
+stemmed, or as it is for the URL's words), or a
 Python test on plain text (for topic and section titles).
 """
 
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -21,6 +23,7 @@ from django.utils.safestring import mark_safe
 
 from .models import Entry
 
+logger = logging.getLogger(__name__)
 MAX_QUERY_LENGTH = 200
 WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -47,6 +50,12 @@ class Term:
     def tsquery(self):
         return "(" + " <-> ".join(self.words[:-1] + (f"{self.words[-1]}:*",)) + ")"
 
+    def tsquery_sql(self):
+        """SQL of this term as a tsquery, and its parameters. A document's URL words are made
+        with the 'simple' configuration (not stemmed: "envoyproxy", not "envoyproxi"), the
+        rest with 'english': a term matches either spelling."""
+        return "(to_tsquery('english', %s) || to_tsquery('simple', %s))", [self.tsquery()] * 2
+
     def pattern(self):
         return r"\b" + r"\W+".join(re.escape(w) for w in self.words)
 
@@ -70,10 +79,14 @@ class Query:
         positive = " AND ".join("(" + " OR ".join(t.fts5() for t in clause) + ")" for clause in self.clauses)
         return positive + "".join(f" NOT {t.fts5()}" for t in self.excluded)
 
-    def tsquery(self):
-        parts = ["(" + " | ".join(t.tsquery() for t in clause) + ")" for clause in self.clauses]
-        parts += [f"!{t.tsquery()}" for t in self.excluded]
-        return " & ".join(parts)
+    def tsquery_sql(self):
+        """SQL of the query as a tsquery (see `Term.tsquery_sql`), and its parameters."""
+        parts, params = [], []
+        for terms, prefix in [*((clause, "") for clause in self.clauses), *(((t,), "!!") for t in self.excluded)]:
+            sql = [t.tsquery_sql() for t in terms]
+            parts.append(prefix + "(" + " || ".join(part for part, _ in sql) + ")")
+            params += [p for _, values in sql for p in values]
+        return " && ".join(parts), params
 
     def matcher(self):
         """A function telling whether a plain text matches (case-insensitive)."""
@@ -112,13 +125,31 @@ def parse_query(text):
     return query
 
 
-def matching_ids(text, *, ranked=True):
+def matching_ids(text, *, ranked=True, version=None):
     """Ids of entries matching the query `text` (see `parse_query`); best match
     first when `ranked`, else in no particular order.
 
     Returns None when `text` holds no searchable word. A query of exclusions
-    only (`-kiali`) matches every entry but those.
+    only (`-kiali`) matches every entry but those. The in-memory index
+    (`catalog/search_index.py`, at the data `version` when given) answers what
+    it can answer exactly; the database the rest (`sql_matching_ids`).
     """
+    from . import search_index  # it reads this module's queries
+
+    parsed = parse_query(text)
+    if not parsed and not parsed.excluded:
+        return None
+    try:
+        found = search_index.answer(parsed, ranked=ranked, version=version)
+    except Exception:  # a slower answer, never an error page
+        logger.exception("in-memory search failed; searching in SQL")
+        found = None
+    return found if found is not None else sql_matching_ids(text, ranked=ranked)
+
+
+def sql_matching_ids(text, *, ranked=True):
+    """`matching_ids()` asking the database: the FilterSet's SQL and the page served
+    without the index use it, and the tests compare the index's answers with it."""
     parsed = parse_query(text)
     if not parsed and not parsed.excluded:
         return None
@@ -132,12 +163,12 @@ def matching_ids(text, *, ranked=True):
 def matching_ids_for(parsed, *, ranked):
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            query = parsed.tsquery()
-            rank = "ts_rank_cd(search_document, query)" if ranked else "0"
+            query, params = parsed.tsquery_sql()
+            rank = "ts_rank_cd(search_document, q.query)" if ranked else "0"
             cursor.execute(
-                f"SELECT id, -{rank} FROM catalog_entry, to_tsquery('english', %s) query"  # noqa: S608 - no input
-                " WHERE search_document @@ query",
-                [query],
+                f"SELECT id, -{rank} FROM catalog_entry, (SELECT {query} AS query) q"  # noqa: S608 - no input
+                " WHERE search_document @@ q.query",
+                params,
             )
         else:
             query = parsed.fts5()
