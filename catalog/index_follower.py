@@ -31,7 +31,7 @@ import threading
 from django.conf import settings
 from django.db import connection
 
-from . import facet_index
+from . import facet_index, search_index
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ class IndexFollower(threading.Thread):
             if index is not None and index.version != version:
                 facet_index.refresh(version)
                 self.followed += 1
+            text = search_index.current_text_index()  # the search's index, once a page has used it
+            if text is not None and text.version != version:
+                search_index.get_text_index(version)
             return True
         except facet_index.IndexUnavailable:
             connection.close()

@@ -33,6 +33,7 @@ emptied, or the delta grew large.
 import bisect
 import logging
 import math
+import os
 import re
 import sqlite3
 import threading
@@ -462,6 +463,22 @@ def get_text_index(version=None):
         if _index is None or _index.version != version:
             _index = _followed(_index)
         return _index
+
+
+def current_text_index():
+    """The text index this process holds now, current or not (None before the first build)."""
+    return _index
+
+
+def _after_fork_in_child():
+    # Locks held by another thread at fork time would never be released in the child, and an
+    # SQLite connection must not cross a fork: the child makes its own tokenizer. The index's
+    # arrays stay (shared with the parent until written, which they never are).
+    global _lock, _tokenizer_lock, _tokenizer
+    _lock, _tokenizer_lock, _tokenizer = threading.Lock(), threading.Lock(), None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _followed(index):
