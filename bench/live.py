@@ -229,12 +229,13 @@ def measure(db, entries, args):
         server.wait(timeout=30)
     requests = [row for reader in readers for row in reader.log]
     errors = [row for row in requests if row[2] != 200]
-    first_after = []
+    first_after, first_by_kind = [], {"browse": [], "topics": []}
     for write in writes:
         for reader in readers:
             after = [row for row in reader.log if row[0] >= write["at"]]
             if after:
                 first_after.append(after[0][1])
+                first_by_kind["topics" if after[0][3].startswith("/topics/") else "browse"].append(after[0][1])
     during = [row[1] for row in requests if writes and row[0] >= writes[0]["at"]]
     by_url = {}
     for row in requests:
@@ -251,6 +252,10 @@ def measure(db, entries, args):
         "write_ms_p50": _percentile([w["ms"] for w in writes], 0.5),
         "first_after_write_p50": _percentile(first_after, 0.5),
         "first_after_write_max": max(first_after, default=float("nan")),
+        # The same, apart for browse and topic pages: [requests, p50 ms].
+        "first_after_write_by_kind": {
+            k: [len(v), round(_percentile(v, 0.5)) if v else None] for k, v in first_by_kind.items()
+        },
         "p50": _percentile(during, 0.5),
         "p99": _percentile(during, 0.99),
         "rps": len(requests) / elapsed,
@@ -301,7 +306,8 @@ def main(argv=None):
             result = measure(db, entries, args)
             print(
                 f"   {result['requests']} requests, {result['errors']} errors {result['error_urls'] or ''},"
-                f" {result['writes']} writes; topics {result['topics']}",
+                f" {result['writes']} writes; topics {result['topics']};"
+                f" first after write (requests, p50 ms) {result['first_after_write_by_kind']}",
                 flush=True,
             )
             results.append(result)
