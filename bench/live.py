@@ -11,7 +11,8 @@ ones bench/browse.py builds and reuses, PostgreSQL databases are built once as
 `<pg database>_<entries>` and cloned with CREATE DATABASE ... TEMPLATE), applies
 the current migrations to the copy, and starts gunicorn (2 sync workers, or
 2 gthread workers of --threads threads as `make serve` runs, the page cache off,
-production settings) on --port. After one warm-up request per
+production settings; the app and the facet index loaded before the workers fork,
+as deploy/gunicorn.conf.py does: meshportal/prefork.py) on --port. After one warm-up request per
 URL, --readers threads request the URLs in turn for --duration seconds while a
 writer process alternately approves a new submission and edits an entry
 (title, year, stars, a label) every --write-every seconds, through the
@@ -21,7 +22,7 @@ Reported per run: requests and errors (any status but 200, or no answer);
 "first after write", the median of the first request each reader started
 after each write; p50 and p99 of every request while writes go on;
 requests/s; the load average before and after; each worker's resident and private
-memory at the end (private: what one more worker adds). Times are wall times measured
+memory at the end (private: what one more worker adds), and the parent's. Times are wall times measured
 by the readers. Every run ends by itself: the server is stopped on exit.
 """
 
@@ -168,22 +169,24 @@ def wait_ready(base, proc, seconds=60):
     raise SystemExit("gunicorn did not answer")
 
 
+def process_memory(pid):
+    """(resident MiB, private MiB) of a process (Linux /proc), None when it is gone."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return None
+    kib = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:] if line.split()[-1] == "kB"}
+    return kib["Rss"] / 1024, (kib["Private_Clean"] + kib["Private_Dirty"]) / 1024
+
+
 def worker_memory(pid):
-    """[(resident MiB, private MiB)] of each gunicorn worker (Linux /proc): what a worker
-    holds of its own, and what one more worker would add."""
+    """[(resident MiB, private MiB)] of each gunicorn worker: what a worker holds of its
+    own (private), and so what one more worker adds; the rest it shares with the parent."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return []
-    found = []
-    for child in children:
-        try:
-            rollup = Path(f"/proc/{child}/smaps_rollup").read_text().splitlines()
-        except OSError:
-            continue
-        kib = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:] if line.split()[-1] == "kB"}
-        found.append((kib["Rss"] / 1024, (kib["Private_Clean"] + kib["Private_Dirty"]) / 1024))
-    return found
+    return [found for child in children if (found := process_memory(child))]
 
 
 def measure(db, entries, args):
@@ -198,7 +201,7 @@ def measure(db, entries, args):
         workers = ["--worker-class", "gthread", "--threads", str(args.threads)] if args.threads else []
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "meshportal.wsgi", "--workers", "2", "--bind",
-             f"127.0.0.1:{args.port}", "--timeout", "30", *workers],
+             f"127.0.0.1:{args.port}", "--timeout", "30", "--config", "python:meshportal.prefork", *workers],
             env=env, cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
@@ -223,7 +226,7 @@ def measure(db, entries, args):
             reader.join()
         elapsed = time.time() - started
         load_after = os.getloadavg()
-        memory = worker_memory(server.pid)
+        memory, parent = worker_memory(server.pid), process_memory(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -265,6 +268,7 @@ def measure(db, entries, args):
         "workers_mib": memory,
         # Each URL's requests, p50 and worst ms: which pages make the p99.
         "by_url": {u: [len(ms), round(_percentile(ms, 0.5)), round(max(ms))] for u, ms in sorted(by_url.items())},
+        "parent_mib": parent,
         "server_log": str(log),
     }
 
@@ -272,16 +276,17 @@ def measure(db, entries, args):
 def print_table(results, out=sys.stdout):
     print(
         "| DB | entries | requests | errors | writes | first after write p50 / max ms | p50 / p99 ms "
-        "| req/s | load avg before / after | worker RSS / private MiB |",
+        "| req/s | load avg before / after | worker RSS / private MiB | parent RSS / private MiB |",
         file=out,
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", file=out)
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", file=out)
     for r in results:
         print(
             f"| {r['db']} | {r['entries']:,} | {r['requests']} | {r['errors']} | {r['writes']} "
             f"| {r['first_after_write_p50']:.0f} / {r['first_after_write_max']:.0f} "
             f"| {r['p50']:.0f} / {r['p99']:.0f} | {r['rps']:.1f} | {r['load_before']:.1f} / {r['load_after']:.1f} "
-            f"| {', '.join(f'{rss:.0f} / {own:.0f}' for rss, own in r.get('workers_mib', []))} |",
+            f"| {', '.join(f'{rss:.0f} / {own:.0f}' for rss, own in r.get('workers_mib', []))} "
+            f"| {'{:.0f} / {:.0f}'.format(*r['parent_mib']) if r.get('parent_mib') else ''} |",
             file=out,
         )
 

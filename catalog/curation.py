@@ -204,7 +204,7 @@ def gap_masks(index):
     per_entry = np.bincount(editions.entry, minlength=size)
     approved = flags(index.positions(list(_approved_entry_ids())))
     keys = index.url_key
-    sharing = np.bincount(keys[alive & (keys >= 0)], minlength=len(index.vocabularies["url_key"].words) + 1)
+    sharing = np.bincount(keys[alive & (keys >= 0)], minlength=int(keys.max(initial=0)) + 1)
     undated, unrated = alive & (index.year == 0), alive & (index.rating == 0)
     link = {state: alive & (index.columns["link"].code == LINK_STATES.position[state]) for state in LINK_STATES.keys}
     return {

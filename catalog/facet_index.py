@@ -14,19 +14,23 @@ data. Each facet of the registry (`catalog/facets.py`) reads its column by name.
 
 import bisect
 import copy
+import ctypes
 import functools
+import gc
+import itertools
 import logging
 import os
 import threading
 import weakref
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
-from django.db import connection, transaction
+from django.core.cache import caches
+from django.db import connection, connections, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from . import tree
@@ -387,21 +391,22 @@ class LabelRow(NamedTuple):
 class Field:
     """One column of the entry row as the index holds it: a numpy array over
     entries, `index.raw[name]`. With `word`, a text turned into a word by
-    `word(value)` and held as its code in the field's `Vocabulary` (-1: none)."""
+    `word(value)` and held as its code in the field's `Vocabulary` (-1: none).
+    `grouped`: a text of which only equality matters, held as a number that entries
+    with the same text share, from the database (no vocabulary: for a text that is
+    nearly one per entry, e.g. the URL key, its strings would cost more than the index)."""
 
     name: str
     sql: object  # a column of the entry table, an expression of the row, or {vendor: expression}
     dtype: object = np.int64
     missing: object = 0  # for NULL
     word: object = None
-    # The vocabulary is shared by the indexes that follow this one instead of copied (for a large
-    # one no facet reads: it only grows, and the codes an older index holds stay valid).
-    shared: bool = False
+    grouped: bool = False
 
     @property
     def none(self):
         """The array's value for no value."""
-        return -1 if self.word else self.missing
+        return -1 if self.word or self.grouped else self.missing
 
     def expression(self, vendor):
         if isinstance(self.sql, dict):
@@ -412,7 +417,7 @@ class Field:
 ADDED = {"sqlite": "julianday(created_at)", "postgresql": "extract(epoch from created_at)::float8"}
 # The fields every index holds (the result orders read them); facets add theirs (`index_fields()`).
 YEAR = Field("year", "year", np.int32)
-STARS = Field("stars", "github_stars", np.int64, -1)
+STARS = Field("stars", "github_stars", np.int32, -1)  # PositiveIntegerField: 32 bits
 RATING = Field("rating", "rating", np.int8)
 CORE_FIELDS = (
     YEAR,
@@ -442,7 +447,7 @@ def _url_sql(vendor):
 DASHBOARD_FIELDS = (
     Field("blank", "description = ''", bool),
     Field("home", {vendor: _url_sql(vendor)[0] for vendor in STRING_FUNCTIONS}, bool),
-    Field("url_key", {vendor: _url_sql(vendor)[1] for vendor in STRING_FUNCTIONS}, word=str, shared=True),
+    Field("url_key", {vendor: _url_sql(vendor)[1] for vendor in STRING_FUNCTIONS}, np.int32, grouped=True),
 )
 
 
@@ -571,6 +576,12 @@ CHANGES = "catalog_catalogchange"
 # More changed entries than this since an index was built: build it again instead.
 MAX_CHANGES = 5_000
 CHUNK = 500
+FETCH = 10_000
+PROBES = 31  # titles read a round when an entry is put in title order (`FacetIndex._titled`)
+# The title order: by the lower-cased title byte by byte (code point order, as Python compares
+# the same text), then id; with no collation rules that differ between databases or locales.
+TITLE_KEY = "lower(title)"
+TITLE_ORDER = {"sqlite": f"{TITLE_KEY} COLLATE BINARY", "postgresql": f'{TITLE_KEY} COLLATE "C"'}
 
 
 @dataclass
@@ -591,8 +602,98 @@ def _fetch(sql, params=()):
         return cursor.fetchall()
 
 
+def _chunks(sql, params=()):
+    """The rows of a large query, FETCH at a time (a server-side cursor on PostgreSQL), so
+    that a build never holds all of them as Python tuples: their heap would stay with the
+    process after the build (at 200,000 entries, over 100 MiB)."""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(FETCH):
+            yield rows
+
+
 def _pairs(rows):
     return np.array(rows, dtype=np.int64).reshape(-1, 2)
+
+
+def _narrow(numbers):
+    """Entry numbers or ids as 32-bit integers when they fit (half the memory), else 64-bit;
+    joined with others, numpy keeps the wider."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    return numbers.astype(np.int32) if not len(numbers) or numbers.max() < 2**31 else numbers
+
+
+def _appended(array, tail):
+    """`appended()` for `_narrow` arrays: a tail too wide for the array's type makes a wider copy."""
+    if array.dtype.itemsize < tail.dtype.itemsize:
+        return np.concatenate([array, tail])
+    return appended(array, tail)
+
+
+def _stacked_pairs(chunks):
+    return np.concatenate([_pairs([]), *(_pairs(rows) for rows in chunks)])
+
+
+def field_values(spec, column, vocabularies):
+    """A field's values (from SQL rows) as its array holds them."""
+    if spec.word:
+        code = vocabularies[spec.name]
+        return np.array([code(spec.word(v)) if v else -1 for v in column], dtype=np.int32)
+    return np.array([spec.missing if v is None else v for v in column], dtype=spec.dtype)
+
+
+@dataclass
+class EntryArrays:
+    """The entry rows as arrays: ids in order, {field name: values}, the vocabularies of
+    text fields, and the entry numbers in title order."""
+
+    fields: list
+    ids: np.ndarray
+    raw: dict
+    vocabularies: dict
+    title_sorted: np.ndarray = None
+
+    @classmethod
+    def read(cls, fields):
+        """Two queries: the entry rows, then their ranks (`ranks()`)."""
+        vocabularies = {f.name: Vocabulary() for f in fields if f.word}
+        read = [f for f in fields if not f.grouped]
+        ids, raw = [np.zeros(0, dtype=np.int64)], {f.name: [field_values(f, [], vocabularies)] for f in read}
+        sql = f"SELECT {_entry_columns(read, title=False)} FROM {Entry._meta.db_table} ORDER BY id"  # noqa: S608
+        for rows in _chunks(sql):
+            columns = list(zip(*rows, strict=True))
+            ids.append(np.array(columns[0], dtype=np.int64))
+            for spec, column in zip(read, columns[1:], strict=True):
+                raw[spec.name].append(field_values(spec, column, vocabularies))
+        arrays = cls(fields, np.concatenate(ids), {n: np.concatenate(parts) for n, parts in raw.items()}, vocabularies)
+        arrays.ranks()
+        return arrays
+
+    def ranks(self):
+        """One query, of ranks the database computes over all entries: each entry's place in
+        title order, and for each `grouped` field a number equal for equal texts (NULL,
+        read as -1, for none)."""
+        vendor, grouped = connection.vendor, [f for f in self.fields if f.grouped]
+        columns = [f"row_number() OVER (ORDER BY {TITLE_ORDER[vendor]}, id) - 1"] + [
+            f"CASE WHEN {text} <> '' THEN dense_rank() OVER (ORDER BY {text}) END"
+            for text in (f.expression(vendor) for f in grouped)
+        ]
+        sql = f"SELECT id, {', '.join(columns)} FROM {Entry._meta.db_table}"  # noqa: S608
+        table = np.concatenate(
+            [
+                np.zeros((0, len(columns) + 1), dtype=np.int64),
+                *(
+                    np.array([[-1 if v is None else v for v in row] for row in rows], dtype=np.int64)
+                    for rows in _chunks(sql)
+                ),
+            ]
+        )
+        at = np.searchsorted(self.ids, table[:, 0])
+        self.title_sorted = np.empty(len(self.ids), dtype=np.int32)
+        self.title_sorted[table[:, 1]] = at
+        for spec, ranked in zip(grouped, table[:, 2:].T, strict=True):
+            self.raw[spec.name] = np.full(len(self.ids), -1, dtype=np.int32)
+            self.raw[spec.name][at] = ranked
 
 
 def load_tree():
@@ -635,16 +736,11 @@ def current_state():
     return version, (seq, token)
 
 
-def _entry_rows():
-    # The large tables through a plain cursor: the ORM's row objects cost more than the query.
-    # (Table names come from the models, never from input.)
-    return _fetch(f"SELECT {_entry_columns()} FROM {Entry._meta.db_table} ORDER BY id")  # noqa: S608
-
-
-def _entry_columns():
-    """An entry row: id, its title's sort key, then each of `index_fields()`. Plain
-    tuples: 200,000 named ones cost a second to make."""
-    return ", ".join(["id", "lower(title)", *(field.expression(connection.vendor) for field in index_fields())])
+def _entry_columns(fields, title=True):
+    """An entry row: id, its title's sort key (`title`), then each of `fields`. Plain tuples
+    through a plain cursor: the ORM's row objects cost more than the query, and 200,000
+    named tuples a second to make. (Table names come from the models, never from input.)"""
+    return ", ".join(["id", *([TITLE_KEY] if title else []), *(f.expression(connection.vendor) for f in fields)])
 
 
 def _in_chunks(sql, ids):
@@ -653,6 +749,11 @@ def _in_chunks(sql, ids):
         chunk = ids[start : start + CHUNK]
         rows += _fetch(sql.format(marks=", ".join(["%s"] * len(chunk))), chunk)
     return rows
+
+
+def _entries_by_id(columns, ids):
+    """Rows of `columns` (SQL of this module) of the entries with these ids."""
+    return _in_chunks(f"SELECT {columns} FROM {Entry._meta.db_table} WHERE id IN ({{marks}})", ids)  # noqa: S608
 
 
 def logged_since(seen):
@@ -686,7 +787,7 @@ def load_changes(seen):
     tree = load_tree() if None in changed else None
     ids = sorted(i for i in changed if i is not None)
     placement, tagged = Placement._meta.db_table, TaggedEntry._meta.db_table
-    entries = _in_chunks(f"SELECT {_entry_columns()} FROM {Entry._meta.db_table} WHERE id IN ({{marks}})", ids)  # noqa: S608
+    entries = _entries_by_id(_entry_columns(index_fields()), ids)
     placements = _pairs(_in_chunks(f"SELECT entry_id, section_id FROM {placement} WHERE entry_id IN ({{marks}})", ids))  # noqa: S608
     labels = _pairs(
         _in_chunks(f"SELECT content_object_id, tag_id FROM {tagged} WHERE content_object_id IN ({{marks}})", ids)  # noqa: S608
@@ -801,22 +902,18 @@ class FacetIndex:
     """
 
     def __init__(self, version, seq, tree_rows, entries, placements, tagged):
+        """`entries`: `EntryArrays`; `placements`, `tagged`: (entry id, section or label id) rows."""
         self.version, self.seq, self.tree = version, seq, tree_rows
-        self.ids = np.array([r[0] for r in entries], dtype=np.int64)
+        self.fields, self.vocabularies = entries.fields, entries.vocabularies
+        self.ids, self.raw = entries.ids, entries.raw
         self.size = len(self.ids)
         self.alive = np.ones(self.size, dtype=bool)
-        self.fields = index_fields()
-        self.raw = {f.name: np.full(self.size, f.none, dtype=np.int32 if f.word else f.dtype) for f in self.fields}
-        self.vocabularies = {f.name: Vocabulary() for f in self.fields if f.word}
-        self.title_key = [""] * self.size
-        self._set_rows(np.arange(self.size), entries)
-        # Title order: entry numbers by (title, id); a stable sort keeps id order among equal titles.
-        order = np.argsort(np.array(self.title_key, dtype=object), kind="stable")
-        self.title_sorted = order.tolist()
+        # Title order: entry numbers by (title, id), as the database sorts them byte by byte.
+        self.title_sorted = entries.title_sorted
         self.title_rank = np.empty(self.size, dtype=np.float64)
-        self.title_rank[order] = np.arange(self.size, dtype=np.float64)
-        self.p_pos, self.p_section = self.positions(placements[:, 0]), placements[:, 1].copy()
-        self.t_pos, self.t_label = self.positions(tagged[:, 0]), tagged[:, 1].copy()
+        self.title_rank[self.title_sorted] = np.arange(self.size, dtype=np.float64)
+        self.p_pos, self.p_section = _narrow(self.positions(placements[:, 0])), _narrow(placements[:, 1])
+        self.t_pos, self.t_label = _narrow(self.positions(tagged[:, 0])), _narrow(tagged[:, 1])
         self.codes = TreeCodes(tree_rows)
         self.columns, self._orders = {}, {}
         self._derive_entry_columns()
@@ -825,12 +922,12 @@ class FacetIndex:
     @classmethod
     def load(cls):
         """Read the database in one snapshot and build."""
+        placement, tagged = Placement._meta.db_table, TaggedEntry._meta.db_table
         with snapshot():
             version, seq = current_state()
-            tree_rows, entries = load_tree(), _entry_rows()
-            placement, tagged = Placement._meta.db_table, TaggedEntry._meta.db_table
-            placements = _pairs(_fetch(f"SELECT entry_id, section_id FROM {placement}"))  # noqa: S608
-            labels = _pairs(_fetch(f"SELECT content_object_id, tag_id FROM {tagged}"))  # noqa: S608
+            tree_rows, entries = load_tree(), EntryArrays.read(index_fields())
+            placements = _stacked_pairs(_chunks(f"SELECT entry_id, section_id FROM {placement}"))  # noqa: S608
+            labels = _stacked_pairs(_chunks(f"SELECT content_object_id, tag_id FROM {tagged}"))  # noqa: S608
         return cls(version, seq, tree_rows, entries, placements, labels)
 
     def __getattr__(self, name):
@@ -856,19 +953,30 @@ class FacetIndex:
         follows, whose field arrays this one shares until a value differs."""
         if not len(rows):
             return
-        _, title, *values = zip(*rows, strict=True)
-        for spec, column in zip(self.fields, values, strict=True):
-            if spec.word:
-                code = self.vocabularies[spec.name]
-                new = [code(spec.word(v)) if v else -1 for v in column]
+        for spec, column in zip(self.fields, list(zip(*rows, strict=True))[2:], strict=True):
+            if spec.grouped:
+                new = self._grouped_values(spec, at, column)
             else:
-                new = [spec.missing if v is None else v for v in column]
+                new = field_values(spec, column, self.vocabularies)
             if followed is None:
                 self.raw[spec.name][at] = new
             else:  # copied only when the write changed a value the followed index holds
                 self.raw[spec.name] = _written(self.raw[spec.name], at, new, followed.size)
-        for position, key in zip(at.tolist(), title, strict=True):
-            self.title_key[position] = key or ""
+
+    def _grouped_values(self, spec, at, texts):
+        """The numbers of a `grouped` field for the changed entries `at`, whose texts these
+        are: that of an unchanged entry with the same text (found by the database, through
+        its index on the text when there is one), else a number no entry has."""
+        expression, table = spec.expression(connection.vendor), Entry._meta.db_table
+        sql = f"SELECT {expression}, id FROM {table} WHERE {expression} IN ({{marks}})"  # noqa: S608
+        changed, numbers = set(self.ids[at].tolist()), self.raw[spec.name]
+        known = {
+            text: int(numbers[self.positions([entry_id])[0]])
+            for text, entry_id in _in_chunks(sql, sorted({t for t in texts if t}))
+            if entry_id not in changed
+        }
+        fresh = itertools.count(int(numbers.max(initial=-1)) + 1)
+        return [(known[t] if t in known else known.setdefault(t, next(fresh))) if t else -1 for t in texts]
 
     def _derive_entry_columns(self):
         from .facets import index_columns
@@ -902,19 +1010,19 @@ class FacetIndex:
     def caught_up(self):
         """A new index with what the change log holds since this one was built,
         read in one snapshot; None when a full build is due."""
-        with snapshot():
+        with snapshot():  # the titles of the entries placed around the new ones are read in it too
             version = current_version()
             changes = load_changes(self.seq)
-        if changes is None:
-            return None
-        seq, ids, rows, placements, tagged, tree_rows = changes
-        if not ids and tree_rows is None:
-            # A write the index holds nothing of (related topics, an update of no row): the
-            # same arrays under the new version, nothing copied.
-            index = copy.copy(self)
-            index.version, index.seq, index._orders = version, seq, dict(self._orders)
-            return index
-        return self._patched(version, seq, ids, rows, placements, tagged, tree_rows)
+            if changes is None:
+                return None
+            seq, ids, rows, placements, tagged, tree_rows = changes
+            if not ids and tree_rows is None:
+                # A write the index holds nothing of (related topics, an update of no row): the
+                # same arrays under the new version, nothing copied.
+                index = copy.copy(self)
+                index.version, index.seq, index._orders = version, seq, dict(self._orders)
+                return index
+            return self._patched(version, seq, ids, rows, placements, tagged, tree_rows)
 
     def _patched(self, version, seq, ids, rows, placements, tagged, tree_rows):
         ids = np.array(ids, dtype=np.int64)
@@ -936,39 +1044,31 @@ class FacetIndex:
         # when the write changes a value this index holds (`_written`).
         index.alive = grown(self.alive, False)
         index.raw = {field.name: grown(self.raw[field.name], field.none) for field in self.fields}
-        shared = {field.name for field in self.fields if field.shared}
-        index.vocabularies = {
-            name: words if name in shared else words.copy() for name, words in self.vocabularies.items()
-        }
-        index.title_key = self.title_key + [""] * grow
-        index.title_sorted, index.title_rank = list(self.title_sorted), grown(self.title_rank, 0)
+        index.vocabularies = {name: words.copy() for name, words in self.vocabularies.items()}
+        index.title_rank = grown(self.title_rank, 0)
 
         changed = index.positions(ids)
-        for position in changed.tolist():
-            if index.alive[position]:
-                index._untitle(position)
         at = index.positions([r[0] for r in rows])
         index.alive = _written(index.alive, changed, np.isin(changed, at), self.size)
         index._set_rows(at, rows, followed=self)
-        living = at[index.alive[at]] if len(at) else at
-        if np.any(living < self.size):
-            index.title_rank = index.title_rank.copy()  # the ranks of entries this index holds move
-        for position in at.tolist():
-            if not index._title(position):
-                return None  # ranks worn too thin between two titles: build again
+        kept = self.title_sorted[~np.isin(self.title_sorted, changed)] if len(changed) else self.title_sorted
+        index.title_sorted = index._titled(kept, at, [(r[1] or "", r[0]) for r in rows], self.size)
+        if index.title_sorted is None:
+            return None  # ranks worn too thin between two titles: build again
         changed = np.sort(changed)
-        p_pos, t_pos = index.positions(placements[:, 0]), index.positions(tagged[:, 0])
+        p_pos, t_pos = _narrow(index.positions(placements[:, 0])), _narrow(index.positions(tagged[:, 0]))
+        p_section, t_label = _narrow(placements[:, 1]), _narrow(tagged[:, 1])
         if changed.size and changed[0] >= self.size:  # new entries only: their rows go at the end
-            index.p_pos, index.p_section = appended(self.p_pos, p_pos), appended(self.p_section, placements[:, 1])
-            index.t_pos, index.t_label = appended(self.t_pos, t_pos), appended(self.t_label, tagged[:, 1])
+            index.p_pos, index.p_section = _appended(self.p_pos, p_pos), _appended(self.p_section, p_section)
+            index.t_pos, index.t_label = _appended(self.t_pos, t_pos), _appended(self.t_label, t_label)
         else:
             dropped = np.zeros(index.size, dtype=bool)
             dropped[changed] = True
             keep_p, keep_t = ~dropped[self.p_pos], ~dropped[self.t_pos]
             index.p_pos = np.concatenate([self.p_pos[keep_p], p_pos])
-            index.p_section = np.concatenate([self.p_section[keep_p], placements[:, 1]])
+            index.p_section = np.concatenate([self.p_section[keep_p], p_section])
             index.t_pos = np.concatenate([self.t_pos[keep_t], t_pos])
-            index.t_label = np.concatenate([self.t_label[keep_t], tagged[:, 1]])
+            index.t_label = np.concatenate([self.t_label[keep_t], t_label])
         index._orders = {sort: index._patched_order(sort, order, changed, self) for sort, order in self._orders.items()}
         if not index._patch_entry_columns(changed):
             index._derive_entry_columns()
@@ -1006,31 +1106,57 @@ class FacetIndex:
             start = cut
         return np.concatenate([*parts, kept[start:]]) if parts else kept
 
-    def _title_key(self, position):
-        return (self.title_key[position], self.ids[position])
+    def _titled(self, kept, positions, keys, shared_size):
+        """The title order `kept` with the entries at `positions` put in, each given a rank
+        between its neighbours'; None when no float fits between two ranks. The ranks are
+        copied first when one below `shared_size` (those the followed index holds) moves.
 
-    def _untitle(self, position):
-        at = bisect.bisect_left(self.title_sorted, self._title_key(position), key=self._title_key)
-        if at < len(self.title_sorted) and self.title_sorted[at] == position:
-            del self.title_sorted[at]
-
-    def _title(self, position):
-        """Put an entry in title order; its rank lies between its neighbours'. False when no float fits."""
-        at = bisect.bisect_left(self.title_sorted, self._title_key(position), key=self._title_key)
-        ranks = [self.title_rank[n] for n in self.title_sorted[max(at - 1, 0) : at + 1]]
-        if not self.title_sorted:
-            rank = 0.0
-        elif at == 0:
-            rank = ranks[0] - 1
-        elif at == len(self.title_sorted):
-            rank = ranks[-1] + 1
-        else:
-            rank = (ranks[0] + ranks[1]) / 2
-            if not ranks[0] < rank < ranks[1]:
-                return False
-        self.title_sorted.insert(at, position)
-        self.title_rank[position] = rank
-        return True
+        `keys` are their (title key, id). The index holds no titles (at 200,000 entries, their
+        Python strings cost more than all its arrays): each search reads the titles it compares
+        with from the database, in the caller's snapshot, where the entries of `kept` have the
+        titles they were ordered by. A round reads PROBES titles an entry, cutting its range
+        PROBES + 1 times: 4 rounds (4 queries) at 1,000,000 entries."""
+        lo, hi = np.zeros(len(keys), dtype=np.int64), np.full(len(keys), len(kept), dtype=np.int64)
+        while np.any(lo < hi):
+            searching = np.flatnonzero(lo < hi).tolist()
+            probes = {}
+            for i in searching:
+                width = hi[i] - lo[i]
+                count = min(PROBES, width)
+                probes[i] = (lo[i] + np.arange(1, count + 1) * width // (count + 1)).tolist()
+            wanted = sorted({int(self.ids[kept[p]]) for i in searching for p in probes[i]})
+            title_of = dict(_entries_by_id(f"id, {TITLE_KEY}", wanted))
+            if len(title_of) != len(wanted):
+                return None  # not the catalog this index holds: build again
+            for i in searching:
+                for p in probes[i]:  # in title order
+                    entry_id = int(self.ids[kept[p]])
+                    if (title_of[entry_id] or "", entry_id) >= keys[i]:
+                        hi[i] = p
+                        break
+                    lo[i] = p + 1
+        # New entries between the same two neighbours take ranks evenly spaced between theirs.
+        if np.any(positions < shared_size):
+            self.title_rank = self.title_rank.copy()
+        ranks = self.title_rank
+        put = sorted(range(len(keys)), key=lambda i: (lo[i], keys[i]))
+        for at, group in itertools.groupby(put, key=lambda i: lo[i]):
+            group = list(group)
+            left = ranks[kept[at - 1]] if at > 0 else None
+            right = ranks[kept[at]] if at < len(kept) else None
+            steps = np.arange(1, len(group) + 1, dtype=np.float64)
+            if left is None and right is None:
+                placed = steps - 1
+            elif left is None:
+                placed = right - steps[::-1]
+            elif right is None:
+                placed = left + steps
+            else:
+                placed = left + (right - left) * steps / (len(group) + 1)
+                if not np.all(np.diff(np.concatenate(([left], placed, [right]))) > 0):
+                    return None
+            ranks[positions[group]] = placed
+        return np.insert(kept, lo[put], positions[put]).astype(np.int32)
 
     # --- reading
 
@@ -1056,7 +1182,7 @@ class FacetIndex:
         if sort not in ORDERS:
             sort = "newest"
         if sort not in self._orders:
-            self._orders[sort] = ORDERS[sort](self)
+            self._orders[sort] = ORDERS[sort](self).astype(np.int32)  # half the memory of numpy's int64
         return self._orders[sort]
 
     def group_keys(self, group):
@@ -1169,6 +1295,7 @@ def refresh(version):
             built = _index.caught_up() if _index is not None else None
             if built is None:
                 built = FacetIndex.load()
+                trim_heap()
         except Exception as exc:  # any failure: a slower page, never an error page
             logger.exception("facet index build failed; serving from SQL")
             raise IndexUnavailable from exc
@@ -1188,3 +1315,30 @@ def _after_fork_in_child():
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def trim_heap():
+    """Hand the heap's free pages back to the system (glibc's `malloc_trim`): a full build
+    frees its rows and temporary arrays, but the C heap keeps its free pages otherwise."""
+    with suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+def prepare_fork():
+    """In a server's parent process, before it forks a worker (gunicorn's `preload_app`,
+    `meshportal/prefork.py`): build this process's index, or catch it up from the change
+    log, so that the worker starts with it at no cost and shares its memory pages with the
+    parent and the other workers (copy-on-write) until it follows a write; then let go of
+    what a child must not share (database connections, PostgreSQL's connection pool, cache
+    clients) and freeze the objects made so far, so that the children's garbage collector
+    never writes to their pages. Each worker then follows the change log as usual."""
+    with suppress(IndexUnavailable):  # else the workers build it themselves
+        refresh(current_version())  # not get_index(): no follower thread in the parent
+    for conn in connections.all(initialized_only=True):
+        conn.close()
+        if conn.vendor == "postgresql":
+            conn.close_pool()
+    caches.close_all()
+    gc.collect()
+    trim_heap()
+    gc.freeze()

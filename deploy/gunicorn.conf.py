@@ -3,10 +3,14 @@
 Threaded workers (gthread): a slow client holds one thread, never a whole
 worker, and nginx in front (deploy/nginx/) buffers requests and responses so
 workers only ever talk to it. The deployment checks run once before the
-workers start: a production setting that is wrong stops the start-up.
+workers start: a production setting that is wrong stops the start-up. The parent
+process loads the app and the facet index once, before it forks the workers, which
+share that memory (meshportal/prefork.py; GUNICORN_PRELOAD=0 turns it off).
 """
 
 import os
+
+from meshportal.prefork import pre_fork, preload_app  # noqa: F401 - gunicorn reads them here
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # WEB_CONCURRENCY is also what the settings read to know whether the processes share memory.

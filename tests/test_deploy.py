@@ -3,6 +3,7 @@ the nginx configuration (`nginx -t`), and the app served through nginx and
 gunicorn on loopback, slow clients included."""
 
 import gzip
+import json
 import shutil
 import socket
 import subprocess
@@ -141,6 +142,24 @@ def test_half_open_connections_do_not_stall_the_site(stack):
     finally:
         for s in sockets:
             s.close()
+
+
+def test_the_workers_share_the_parents_index_and_follow_writes(stack):
+    """gunicorn's parent builds the facet index before it forks the workers (preload), and
+    each worker still follows the change log: a write through another process is counted
+    by every worker's next request."""
+    base, _, env = stack
+    word = "zyzzyvapreload"
+
+    def count():
+        _, _, body = fetch(f"{base}/browse/?q={word}&format=json")
+        return json.loads(body)["count"]
+
+    assert [count() for _ in range(4)] == [0] * 4
+    url = json.loads(fetch(f"{base}/browse/?format=json")[2])["results"][0]["url"]
+    rename = f"from catalog.models import Entry; Entry.objects.filter(url={url!r}).update(title={word!r})"
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", rename], cwd=settings.BASE_DIR, env=env, check=True)
+    assert [count() for _ in range(6)] == [1] * 6
 
 
 def test_a_bad_deployment_does_not_start(tmp_path):

@@ -84,18 +84,17 @@ def write():
     Entry.objects.filter(pk=gone.pk).delete()
     connection.close()
 
-fetch, injected = facet_index._fetch, []
+chunks, injected = facet_index._chunks, []
 
-def fetch_then_write(sql, params=()):
-    rows = fetch(sql, params)
+def chunks_then_write(sql, params=()):
+    yield from chunks(sql, params)
     if "FROM catalog_entry " in sql and not injected:  # the entries are read, the placements not yet
         injected.append(True)
         writer = threading.Thread(target=write)
         writer.start()
         writer.join()
-    return rows
 
-facet_index._fetch = fetch_then_write
+facet_index._chunks = chunks_then_write
 index = facet_index.get_index()
 after = sorted(Entry.objects.values_list("id", flat=True))
 fresh = facet_index.get_index()
