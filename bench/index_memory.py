@@ -14,12 +14,14 @@ with the build's wall and CPU time and the load average.
 
 import argparse
 import ctypes
+import functools
 import gc
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +40,7 @@ def sizes(obj, seen):
     """(numpy bytes, Python object bytes) reachable from `obj`, each object once."""
     import numpy as np
 
-    if id(obj) in seen or callable(obj) or isinstance(obj, type):
+    if id(obj) in seen or isinstance(obj, type | types.FunctionType | types.MethodType | functools.partial):
         return 0, 0
     seen.add(id(obj))
     if isinstance(obj, np.ndarray):
@@ -82,8 +84,11 @@ def measure():
     seen = set()
     parts = []
     for name, value in vars(index).items():
-        arrays, objects = sizes(value, seen)
-        parts.append((name, arrays, objects))
+        if name == "columns":  # each facet's column on its own
+            for column, part in value.items():
+                parts.append((f"columns[{column}]", *sizes(part, seen)))
+            continue
+        parts.append((name, *sizes(value, seen)))
     mib = 1024 * 1024
     print(f"entries {index.size:,}; build {wall * 1000:,.0f} ms wall, {cpu * 1000:,.0f} ms CPU")
     print(f"RSS after django.setup {rss_django:.0f} MiB; after the build {rss_built:.0f} MiB (peak {peak:.0f});")

@@ -169,6 +169,7 @@ class Chip:
 @dataclass
 class BrowsePage:
     params: QueryDict
+    index: object  # the facet index (or `SqlChoices`) the page was computed from
     filterset: BrowseFilterSet
     count: int
     page: object
@@ -234,6 +235,7 @@ class Browser:
             entries = (display_rows if rows else fetch_entries)([int(i) for i in page.object_list])
         result = BrowsePage(
             params=self.params,
+            index=self.index,
             filterset=self.filterset,
             count=found.count,
             page=page,

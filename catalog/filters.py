@@ -141,7 +141,9 @@ class BrowseFilterSet(django_filters.FilterSet):
         from .facets import registry
 
         super().__init__(data, queryset=Entry.objects.visible(), **kwargs)
-        self.index = index
+        # No reference to the index here: a FilterSet and its filters (`parent`) form a cycle,
+        # which only the garbage collector frees, and it would keep a replaced index (tens of
+        # MiB) alive with it; the browse page's result holds the index instead.
         self.filters["label"].extra["keys"] = index.label.values.position
         self.filters["not_label"].extra["keys"] = index.label.values.position
         self.facets = registry(index)

@@ -133,7 +133,7 @@ def topic(request, slug, edition=None):
         context.update(result=result, filtering=filtering, per_page_choices=PER_PAGE_CHOICES)
         context["controls"] = list_controls(result, request.path, table=False)
         only = set(result.matching_ids) if filtering else None
-        index = result.filterset.index
+        index = result.index
         context["outline"] = pages.topic_outline(
             page,
             only=only,
