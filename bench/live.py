@@ -156,7 +156,7 @@ class Reader(threading.Thread):
         self.log.append((started, (time.time() - started) * 1000, status, url))
 
 
-def wait_ready(base, proc, seconds=60):
+def wait_ready(base, proc, seconds=300):  # the parent builds the index first: ~20 s at 1,000,000 entries
     deadline = time.time() + seconds
     while time.time() < deadline:
         if proc.poll() is not None:
