@@ -98,6 +98,20 @@ def measure():
         if arrays + objects >= mib / 10:
             print(f"| {name} | {arrays / mib:.1f} | {objects / mib:.1f} |")
     print(f"| total | {sum(p[1] for p in parts) / mib:.1f} | {sum(p[2] for p in parts) / mib:.1f} |")
+    try:
+        from catalog import search_index
+    except ImportError:  # before the search had an index of its own
+        return
+    wall, rss = time.perf_counter(), status_mib("VmRSS")
+    text = search_index.get_text_index()
+    wall = time.perf_counter() - wall
+    arrays, objects = sizes(text, set())
+    print(f"\nsearch index (catalog/search_index.py): build {wall * 1000:,.0f} ms, numpy {arrays / mib:.1f} MiB,")
+    after = status_mib("VmRSS")
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    print(f"    Python objects {objects / mib:.1f} MiB; RSS {rss:.0f} -> {after:.0f} MiB,")
+    print(f"    {status_mib('VmRSS'):.0f} MiB after gc + malloc_trim(0)")
 
 
 def main():

@@ -1326,14 +1326,19 @@ def trim_heap():
 
 def prepare_fork():
     """In a server's parent process, before it forks a worker (gunicorn's `preload_app`,
-    `meshportal/prefork.py`): build this process's index, or catch it up from the change
-    log, so that the worker starts with it at no cost and shares its memory pages with the
-    parent and the other workers (copy-on-write) until it follows a write; then let go of
-    what a child must not share (database connections, PostgreSQL's connection pool, cache
-    clients) and freeze the objects made so far, so that the children's garbage collector
-    never writes to their pages. Each worker then follows the change log as usual."""
+    `meshportal/prefork.py`): build this process's index and the search's
+    (`catalog/search_index.py`), or catch them up from the change log, so that the worker
+    starts with them at no cost and shares their memory pages with the parent and the other
+    workers (copy-on-write) until it follows a write; then let go of what a child must not
+    share (database connections, PostgreSQL's connection pool, cache clients) and freeze the
+    objects made so far, so that the children's garbage collector never writes to their
+    pages. Each worker then follows the change log as usual."""
+    from . import search_index  # it imports this module
+
+    version = current_version()
     with suppress(IndexUnavailable):  # else the workers build it themselves
-        refresh(current_version())  # not get_index(): no follower thread in the parent
+        refresh(version)  # not get_index(): no follower thread in the parent
+    search_index.get_text_index(version)  # the search's own index, shared the same way
     for conn in connections.all(initialized_only=True):
         conn.close()
         if conn.vendor == "postgresql":
