@@ -152,3 +152,13 @@ def test_words_are_folded_as_the_database_folds_them(catalog):
         answered = check(text)
         # Both databases make "unicode_words" a phrase of two terms, which they answer themselves.
         assert answered is (text != "unicode_words"), text
+
+
+def test_a_word_repeated_many_times_is_counted_exactly(catalog, make):
+    """PostgreSQL's occurrence counts are packed 4 bits each while they fit; a word an entry
+    repeats 20 times makes a full build keep them whole, with the same answers."""
+    make.entry(title="Sidecar " * 3, description="sidecar " * 20, url="https://sidecar.example/sidecar")
+    search_index._index = search_index.TextIndex.load()
+    assert search_index._index.packed is False
+    for text in ["sidecar", "sidecar OR istio", "sid -envoy", "istio"]:
+        assert check(text), text
