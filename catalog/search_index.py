@@ -31,8 +31,6 @@ emptied, or the delta grew large.
 """
 
 import bisect
-import contextlib
-import ctypes
 import logging
 import math
 import os
@@ -349,10 +347,7 @@ class TextIndex:
             version, seq = current_state()
             found, ids = _read_all(connection.vendor)
             labels = _public_labels()
-        index = cls(connection.vendor, version, seq, found, ids, labels)
-        del found
-        _give_back_freed_memory()
-        return index
+        return cls(connection.vendor, version, seq, found, ids, labels)
 
     # --- following the change log
 
@@ -453,13 +448,6 @@ class TextIndex:
             f = frequency[ids]
             score += idf * ((f * (BM25_K1 + 1.0)) / (f + BM25_K1 * (1 - BM25_B + BM25_B * length / avgdl)))
         return -1.0 * score
-
-
-def _give_back_freed_memory():
-    """Return the build's freed heap to the system (glibc keeps it otherwise: at 200,000
-    entries a process stayed about 75 MiB larger than the arrays it kept)."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _disjoint(spans):
