@@ -54,10 +54,11 @@ def measure(args):
     from django.db import close_old_connections
 
     from bench.writes import Curator
-    from catalog import search, search_index
+    from catalog import facet_index, search, search_index
 
     rss = _rss_mib()
     index, wall, cpu = _timed(search_index.TextIndex.load)
+    facet_index.trim_heap()  # as a server's build does (`search_index._followed()`)
     grown = _rss_mib() - rss
     load = os.getloadavg()
     print(f"\n## {args.entries:,} entries, {args.db}, load average {load[0]:.2f} {load[1]:.2f}")
