@@ -175,6 +175,11 @@ def appended(array, tail):
         return buffer[:size]
 
 
+def with_room(array):
+    """`array` (1-d) copied into a buffer with room after it, as `appended()` makes them."""
+    return appended(np.empty(0, dtype=array.dtype), array)
+
+
 def _written(array, at, values, shared_size):
     """`array` with `values` at positions `at`, copied first when one of the
     positions below `shared_size` (the part an older index shares) changes."""
@@ -916,8 +921,20 @@ class FacetIndex:
         self.t_pos, self.t_label = _narrow(self.positions(tagged[:, 0])), _narrow(tagged[:, 1])
         self.codes = TreeCodes(tree_rows)
         self.columns, self._orders = {}, {}
+        # Room after each array a write grows (`appended()`), from the start: the first write
+        # that adds an entry then writes after the arrays instead of copying them, so gunicorn's
+        # workers go on sharing their parent's (`prepare_fork()`).
+        self.ids, self.alive, self.title_rank = with_room(self.ids), with_room(self.alive), with_room(self.title_rank)
+        self.raw = {name: with_room(values) for name, values in self.raw.items()}
+        self.p_pos, self.p_section = with_room(self.p_pos), with_room(self.p_section)
+        self.t_pos, self.t_label = with_room(self.t_pos), with_room(self.t_label)
         self._derive_entry_columns()
         self._derive_placed_columns()
+        for column in self.columns.values():
+            if isinstance(column, Codes):
+                column.code = with_room(column.code)
+            elif isinstance(column, Pairs):
+                column.entry, column.code = with_room(column.entry), with_room(column.code)
 
     @classmethod
     def load(cls):
@@ -1295,12 +1312,12 @@ def refresh(version):
             built = _index.caught_up() if _index is not None else None
             if built is None:
                 built = FacetIndex.load()
-                trim_heap()
         except Exception as exc:  # any failure: a slower page, never an error page
             logger.exception("facet index build failed; serving from SQL")
             raise IndexUnavailable from exc
         _index = built
-        return built
+    trim_heap()  # what the index replaced held, and the build's or catch-up's temporaries
+    return built
 
 
 def current_index():
