@@ -36,13 +36,20 @@ def is_current():
 CATCHES_UP_ALONE = (
     SETUP
     + """
+from catalog import search, search_index
 first = facet_index.get_index()
+found_before = search.matching_ids("zyzzyva")  # builds the text search's index
 follower = index_follower.start(0.02)
 make.entry(section=Section.objects.order_by("id").first(), title="Zyzzyva mesh", year=2026)
 caught = wait_until(is_current)  # no request: nothing in this process asks for the index
+text_caught = wait_until(lambda: search_index.current_text_index().version == facet_index.current_version())
 followed = facet_index.current_index()
+text_index = search_index.current_text_index()
 print(json.dumps({
     "caught": caught,
+    "text_caught": text_caught,
+    "found": [list(found_before), list(search.matching_ids("zyzzyva"))],
+    "text_index_kept": search_index.current_text_index() is text_index,
     "followed": follower.followed,
     "full_builds": len(loads),
     "grown": followed.size - first.size,
@@ -57,6 +64,9 @@ index_follower.stop_following()
 def test_the_follower_catches_up_without_a_request(live_db):
     result = run_child(live_db, CATCHES_UP_ALONE)
     assert result["caught"] and result["followed"] >= 1
+    # The text search's index followed too: the search found the new entry without catching up.
+    assert result["text_caught"] and result["text_index_kept"]
+    assert result["found"][0] == [] and len(result["found"][1]) == 1
     # It followed the log (no full build besides the first) and holds what a full build holds.
     assert result["full_builds"] == 1 and result["grown"] == 1
     assert result["same_as_full_build"]
