@@ -39,8 +39,15 @@ from .visibility import listed_entries, public_groups, public_labels, visible_en
 SAFE_URL_SCHEMES = ("http", "https")
 
 
+# http(s)://, a plain host name or address and an optional port: a URL urlsplit() would
+# accept as safe, told apart without it (a topic page checks hundreds).
+PLAIN_SAFE_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]+)?(?:[/?#]|$)", re.I)
+
+
 def is_safe_url(url):
     """True when `url` may be rendered as a link: http or https with a host."""
+    if url and PLAIN_SAFE_URL.match(url):
+        return True
     try:
         parts = urlsplit(url or "")
     except ValueError:
@@ -361,6 +368,14 @@ def rating_stars(rating):
     return "★" * rating + "☆" * (5 - rating) if rating else ""
 
 
+def label_css_class(group_slug, slug):
+    return f"label--{group_slug or 'other'} label--{slug}"
+
+
+def label_tooltip(group_name, description):
+    return f"{group_name or 'Label'}: {description}"
+
+
 class LabelQuerySet(models.QuerySet):
     def get_by_natural_key(self, name):
         return self.get(name=name)
@@ -384,6 +399,16 @@ class Label(TagBase):
 
     def get_absolute_url(self):
         return label_url(self.slug)
+
+    @property
+    def css_class(self):
+        """The classes of its chip: its group's ("other" without one) and its own."""
+        return label_css_class(self.group.slug if self.group else "", self.slug)
+
+    @property
+    def tooltip(self):
+        """What its chip says on hover: the group and the label's description."""
+        return label_tooltip(self.group.name if self.group else "", self.description)
 
     def natural_key(self):
         return (self.name,)
@@ -532,6 +557,23 @@ class Entry(models.Model):
     @property
     def link_is_dead(self):
         return self.link_state == LinkState.DEAD
+
+    # A list row tests these once instead of each badge and note (templates/catalog/_entry_row.html).
+    @property
+    def has_facts(self):
+        """Whether a row shows a badge other than labels (`_entry_badges.html`); needs `with_card_data()`."""
+        facts = self.featured or self.github_stars is not None or self.language or self.rating
+        return bool(facts or self.github_fetched)
+
+    @property
+    def has_badges(self):
+        """Whether a row shows a badge or a label; needs `with_card_data()`."""
+        return self.has_facts or bool(self.tagged_items.all())
+
+    @property
+    def has_link_note(self):
+        """Whether a row shows a note about its link (`_link_note.html`)."""
+        return bool(self.link_is_dead and self.archived_copy_url or self.archived_original)
 
     @property
     def archived_copy_url(self):

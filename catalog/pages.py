@@ -26,6 +26,8 @@ from .models import (
     entry_url_pattern,
     github_flag,
     is_safe_url,
+    label_css_class,
+    label_tooltip,
     label_url,
     logo_path,
     rating_stars,
@@ -104,6 +106,10 @@ def entry_rows(ids):
         repo = RepoFacts(repo_stars, fetched_at, archived, pushed_at) if fetched_at and repo_stars is not None else None
         link = url if is_safe_url(url) else None
         logo = logo_id or site_logo_id
+        dead_copy = wayback.archived_copy_url(url) if link and link_state == LinkState.DEAD else None
+        original = wayback.original_of_archived(url)
+        grouped = labels.get(pk, ())
+        has_facts = bool(featured or repo or stars is not None or language or rating)
         rows[pk] = {
             "pk": pk,
             "title": title,
@@ -121,10 +127,13 @@ def entry_rows(ids):
             "language": language,
             "rating": rating,
             "rating_stars": rating_stars(rating),
-            "grouped_labels": labels.get(pk, ()),
+            "grouped_labels": grouped,
+            "has_facts": has_facts,
+            "has_badges": bool(has_facts or grouped),
             "link_is_dead": link_state == LinkState.DEAD,
-            "archived_copy_url": wayback.archived_copy_url(url) if link else None,
-            "archived_original": wayback.original_of_archived(url),
+            "archived_copy_url": dead_copy,
+            "archived_original": original,
+            "has_link_note": bool(dead_copy or original),
             "highlight": "",
             "note": "",
             "note_html": "",
@@ -154,6 +163,8 @@ def label_rows(ids):
                 "name": name,
                 "description": description,
                 "get_absolute_url": label_url(slug),
+                "css_class": label_css_class(group_slug, slug),
+                "tooltip": label_tooltip(group_name, description),
             }
         group, entry_groups = groups[group_id], grouped.setdefault(entry_id, [])
         if entry_groups and entry_groups[-1][0] is group:
@@ -322,6 +333,8 @@ def listing_order(items):
     """Entry ids of a section's listings, each followed by those nested under it
     (`items`: (placement id, parent placement id, entry id) in the page's order)."""
     present = {pk for pk, _, _ in items}
+    if not any(parent in present for _, parent, _ in items):
+        return [entry_id for _, _, entry_id in items]  # nothing nested: the given order
     children = tree.children_of(items, parent=lambda item: item[1] if item[1] in present else None)
     order = [entry_id for _, (_, _, entry_id) in tree.depth_first(children, key=lambda item: item[0])]
     if len(order) < len(items):  # a cycle of nesting (which validation forbids): list them all the same
