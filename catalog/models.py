@@ -599,6 +599,11 @@ class Entry(models.Model):
         pk = self.logo_id or self.site_logo_id
         return logo_path(pk) if pk else ""
 
+    @property
+    def labels_shown(self):
+        """Its public labels in display order (needs `with_card_data()`)."""
+        return [item.tag for item in self.tagged_items.all()]
+
     def grouped_labels(self):
         """[(group, [labels])] in group order; needs `with_card_data()` to avoid queries."""
         groups = []

@@ -56,13 +56,16 @@ class SectionNode:
     url: str = ""  # the table of contents' link
     prose: str = ""  # the section's markdown
     ends: range = range(0)  # the enclosing sections whose last descendant this is (flat(): no children)
+    slug: str = field(init=False, default="")  # the section's, read a few times each
+    title: str = field(init=False, default="")
 
     @property
     def prose_html(self):
         return safe_markdown(self.prose)
 
     def __post_init__(self):
-        self.url = self.url or f"#{self.section.slug}"
+        self.slug, self.title = self.section.slug, self.section.title
+        self.url = self.url or f"#{self.slug}"
 
     @property
     def heading_level(self):
@@ -108,7 +111,7 @@ def entry_rows(ids):
         logo = logo_id or site_logo_id
         dead_copy = wayback.archived_copy_url(url) if link and link_state == LinkState.DEAD else None
         original = wayback.original_of_archived(url)
-        grouped = labels.get(pk, ())
+        shown_labels = labels.get(pk, ())
         has_facts = bool(featured or repo or stars is not None or language or rating)
         rows[pk] = {
             "pk": pk,
@@ -127,9 +130,9 @@ def entry_rows(ids):
             "language": language,
             "rating": rating,
             "rating_stars": rating_stars(rating),
-            "grouped_labels": grouped,
+            "labels_shown": shown_labels,
             "has_facts": has_facts,
-            "has_badges": bool(has_facts or grouped),
+            "has_badges": bool(has_facts or shown_labels),
             "link_is_dead": link_state == LinkState.DEAD,
             "archived_copy_url": dead_copy,
             "archived_original": original,
@@ -143,35 +146,27 @@ def entry_rows(ids):
 
 
 def label_rows(ids):
-    """{entry id: [(group, [label])]}: the public labels of entries `ids` in display order,
-    grouped as Entry.grouped_labels() groups them; groups and labels as dicts, one each."""
+    """{entry id: [label]}: the public labels of entries `ids` in display order, as
+    dicts (one a label, shared by the rows that show it)."""
     rows = (
         TaggedEntry.objects.filter(public_labels("tag"), content_object_id__in=ids)
         .order_by("tag__group__position", "tag__position", "tag__name")
         .values_list(
-            "content_object_id", "tag_id", "tag__slug", "tag__name", "tag__description",
-            "tag__group_id", "tag__group__slug", "tag__group__name",
+            "content_object_id", "tag_id", "tag__slug", "tag__name", "tag__description", "tag__group__slug",
+            "tag__group__name",
         )
     )  # fmt: skip
-    groups, labels, grouped = {None: None}, {}, {}
-    for entry_id, label_id, slug, name, description, group_id, group_slug, group_name in rows:
-        if group_id not in groups:
-            groups[group_id] = {"slug": group_slug, "name": group_name}
+    labels, shown = {}, {}
+    for entry_id, label_id, slug, name, description, group_slug, group_name in rows:
         if label_id not in labels:
             labels[label_id] = {
-                "slug": slug,
                 "name": name,
-                "description": description,
                 "get_absolute_url": label_url(slug),
                 "css_class": label_css_class(group_slug, slug),
                 "tooltip": label_tooltip(group_name, description),
             }
-        group, entry_groups = groups[group_id], grouped.setdefault(entry_id, [])
-        if entry_groups and entry_groups[-1][0] is group:
-            entry_groups[-1][1].append(labels[label_id])
-        else:
-            entry_groups.append((group, [labels[label_id]]))
-    return grouped
+        shown.setdefault(entry_id, []).append(labels[label_id])
+    return shown
 
 
 def listing_row(row, title, description, highlight, note):
