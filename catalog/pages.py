@@ -87,62 +87,80 @@ class RepoFacts(NamedTuple):
     pushed_at: datetime | None
 
 
-ROW_FIELDS = (
+ENTRY_FIELDS = (
     "id", "title", "url", "year", "description", "github_stars", "language", "rating", "featured", "link_state",
     "logo_id", "site_logo_id", "github_repo__stars", "github_repo__fetched_at", "github_repo__archived",
     "github_repo__pushed_at",
 )  # fmt: skip
+# A listing's own words, then its entry's fields.
+LISTING_FIELDS = ("id", "title", "description", "highlight", "note", *(f"entry__{name}" for name in ENTRY_FIELDS))
 
 
 def entry_rows(ids):
-    """{entry id: row} for the entries `ids`: what a list row shows, under
-    the names `_entry_row.html` and `_entry_card.html` read of an Entry with
-    `with_card_data()`, as a dict (the template engine tries a key before an attribute).
-    Two queries of plain values: a topic page lists hundreds of entries, and model
-    instances with their labels prefetched cost more than the rows' HTML."""
-    labels = label_rows(ids)
-    entry_url = entry_url_pattern()
-    rows = {}
-    for values in Entry.objects.filter(pk__in=ids).values_list(*ROW_FIELDS):
-        pk, title, url, year, description, stars, language, rating, featured, link_state = values[:10]
-        logo_id, site_logo_id, repo_stars, fetched_at, archived, pushed_at = values[10:]
-        repo = RepoFacts(repo_stars, fetched_at, archived, pushed_at) if fetched_at and repo_stars is not None else None
-        link = url if is_safe_url(url) else None
-        logo = logo_id or site_logo_id
-        dead_copy = wayback.archived_copy_url(url) if link and link_state == LinkState.DEAD else None
-        original = wayback.original_of_archived(url)
-        shown_labels = labels.get(pk, ())
-        has_facts = bool(featured or repo or stars is not None or language or rating)
-        rows[pk] = {
-            "pk": pk,
-            "title": title,
-            "title_html": None,
-            "description": description,
-            "description_html": None,
-            "year": year,
-            "link_url": link,
-            "logo_src": logo_path(logo) if logo else "",
-            "get_absolute_url": entry_url.format(pk),
-            "featured": featured,
-            "github_fetched": repo,
-            "github_stars": stars,
-            "github_flag": github_flag(repo),
-            "language": language,
-            "rating": rating,
-            "rating_stars": rating_stars(rating),
-            "labels_shown": shown_labels,
-            "has_facts": has_facts,
-            "has_badges": bool(has_facts or shown_labels),
-            "link_is_dead": link_state == LinkState.DEAD,
-            "archived_copy_url": dead_copy,
-            "archived_original": original,
-            "has_link_note": bool(dead_copy or original),
-            "highlight": "",
-            "note": "",
-            "note_html": "",
-            "children": (),
-        }
-    return rows
+    """{entry id: row} for the entries `ids`: what a list row shows, under the names
+    `_entry_row.html` and `_entry_card.html` read of an Entry with `with_card_data()`, as
+    a dict (the template engine tries a key before an attribute). Two queries of plain
+    values: model instances with their labels prefetched cost more than the rows' HTML."""
+    rows = list(Entry.objects.filter(pk__in=ids).values_list(*ENTRY_FIELDS))
+    labels, entry_url = label_rows(ids), entry_url_pattern()
+    return {values[0]: _row(values, labels, entry_url) for values in rows}
+
+
+def listing_rows(placement_ids):
+    """{placement id: row} for listings `placement_ids`, as `entry_rows()` makes them, with
+    the listing's own title and description when it has them, its highlight and note,
+    and `children`: the listings nested under it. Two queries (a topic page shows hundreds)."""
+    rows = list(Placement.objects.filter(pk__in=placement_ids).values_list(*LISTING_FIELDS))
+    labels, entry_url = label_rows({values[5] for values in rows}), entry_url_pattern()
+    found = {}
+    for placement_id, title, description, highlight, note, *entry in rows:
+        row = found[placement_id] = _row(entry, labels, entry_url)
+        row["title"] = row["title"] if title is None else title
+        row["description"] = row["description"] if description is None else description
+        row.update(highlight=highlight, note=note, note_html=safe_markdown(note) if note else "", children=[])
+    return found
+
+
+def _row(values, labels, entry_url):
+    """One entry's list row from its ENTRY_FIELDS `values` and `labels` (label_rows())."""
+    pk, title, url, year, description, stars, language, rating, featured, link_state = values[:10]
+    logo_id, site_logo_id, repo_stars, fetched_at, archived, pushed_at = values[10:]
+    repo = RepoFacts(repo_stars, fetched_at, archived, pushed_at) if fetched_at and repo_stars is not None else None
+    link = url if is_safe_url(url) else None
+    logo = logo_id or site_logo_id
+    dead_copy = wayback.archived_copy_url(url) if link and link_state == LinkState.DEAD else None
+    original = wayback.original_of_archived(url)
+    shown_labels = labels.get(pk, ())
+    has_facts = bool(featured or repo or stars is not None or language or rating)
+    return {
+        "pk": pk,
+        "title": title,
+        "title_html": None,
+        "description": description,
+        "description_html": None,
+        "year": year,
+        "link_url": link,
+        "logo_src": logo_path(logo) if logo else "",
+        "get_absolute_url": entry_url.format(pk),
+        "featured": featured,
+        "github_fetched": repo,
+        "github_stars": stars,
+        "github_flag": github_flag(repo),
+        "language": language,
+        "rating": rating,
+        "rating_stars": rating_stars(rating),
+        "labels_shown": shown_labels,
+        "has_facts": has_facts,
+        "has_badges": bool(has_facts or shown_labels),
+        "link_is_dead": link_state == LinkState.DEAD,
+        "archived_copy_url": dead_copy,
+        "archived_original": original,
+        "has_link_note": bool(dead_copy or original),
+        "highlight": "",
+        "note": "",
+        "note_html": "",
+        "children": (),
+    }
 
 
 def label_rows(ids):
@@ -167,20 +185,6 @@ def label_rows(ids):
             }
         shown.setdefault(entry_id, []).append(labels[label_id])
     return shown
-
-
-def listing_row(row, title, description, highlight, note):
-    """An entry's row as one page lists it: the listing's own title and description when
-    it has them (None: the entry's), the page's highlight and note, and `children`: the
-    listings nested under it there."""
-    return row | {
-        "title": row["title"] if title is None else title,
-        "description": row["description"] if description is None else description,
-        "highlight": highlight,
-        "note": note,
-        "note_html": safe_markdown(note) if note else "",
-        "children": [],
-    }
 
 
 @dataclass
@@ -252,15 +256,13 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
     shown = listed_entries("entry") if only is None else visible_entries("entry")
     placements = Placement.objects.filter(shown, section__topic=topic)
     rows = placements.order_by("section_id", F("entry__year").desc(nulls_last=True), "position", "id").values_list(
-        "section_id", "entry_id", "id", "parent_id", "title", "description", "highlight", "note"
-    )
-    words = {}  # (section id, entry id): the listing's own words (None for the entry's), highlight, note
+        "section_id", "entry_id", "id", "parent_id"
+    )  # numbers only: a long page sorts thousands, and shows at most PAGE_LISTINGS with their words
     nested = {}  # section id: [(placement id, parent placement id, entry id)] in page order
     placement_of = {}  # (section id, entry id): (placement id, parent placement id)
-    for section_id, entry_id, pk, parent_id, title, description, highlight, note in rows:
+    for section_id, entry_id, pk, parent_id in rows:
         if only is None or entry_id in only:
             nested.setdefault(section_id, []).append((pk, parent_id, entry_id))
-            words[section_id, entry_id] = (title, description, highlight, note)
             placement_of[section_id, entry_id] = (pk, parent_id)
     for section_id, items in nested.items():
         placed[section_id] = listing_order(items)
@@ -312,15 +314,10 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
         outline.collapsed = budget is not None
     outline.toc, outline.body = flat(outline.roots), flat(outline.shown)
     shown = outline.body
-    found = entry_rows([i for node in shown for i in node.entries])
+    found = listing_rows([placement_of[node.section.id, i][0] for node in shown for i in node.entries])
     for node in shown:
-        section_id = node.section.id
-        listings = {
-            placement_of[section_id, i]: listing_row(found[i], *words[section_id, i])
-            for i in node.entries
-            if i in found
-        }
-        node.entries = nest_listings(listings)
+        keys = [placement_of[node.section.id, i] for i in node.entries]
+        node.entries = nest_listings({key: found[key[0]] for key in keys if key[0] in found})
     return outline
 
 
@@ -340,7 +337,7 @@ def listing_order(items):
 
 def nest_listings(listings):
     """The top listings, each with the shown listings nested under it as `children`
-    (`listings`: {(placement id, parent placement id): listing_row()} in order)."""
+    (`listings`: {(placement id, parent placement id): listing_rows()'s row} in order)."""
     by_pk = {pk: listing for (pk, _), listing in listings.items()}
     top = []
     for (_, parent_pk), listing in listings.items():
