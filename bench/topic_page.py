@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/topic_page.py [--runs 20] [--db-dir /tmp/meshportal-bench]
     .venv/bin/python bench/topic_page.py --url /topics/kubernetes/v1/ --url /topics/istio/v1/
-    .venv/bin/python bench/topic_page.py --copy-of /tmp/meshportal-bench/meshportal-bench-200000-g1-s20260518.sqlite3
+    .venv/bin/python bench/topic_page.py --copy-of BENCH_DIR/meshportal-bench-200000-g1-s20260518.sqlite3
 
 With --copy-of, the pages are those of a copy of that catalog (made once in --db-dir,
 so the original is never written to): by default its largest topic page, the one
