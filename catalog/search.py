@@ -53,8 +53,14 @@ class Term:
     def tsquery_sql(self):
         """SQL of this term as a tsquery, and its parameters. A document's URL words are made
         with the 'simple' configuration (not stemmed: "envoyproxy", not "envoyproxi"), the
-        rest with 'english': a term matches either spelling."""
-        return "(to_tsquery('english', %s) || to_tsquery('simple', %s))", [self.tsquery()] * 2
+        rest with 'english': a term matches either spelling. A term of English stop words only
+        ("with", "a") is no term at all, as in the document's text: the empty tsquery, which
+        `&&`, `||` and `!!` leave out."""
+        return (
+            "(CASE WHEN numnode(to_tsquery('english', %s)) = 0 THEN to_tsquery('english', %s)"
+            " ELSE to_tsquery('english', %s) || to_tsquery('simple', %s) END)",
+            [self.tsquery()] * 4,
+        )
 
     def pattern(self):
         return r"\b" + r"\W+".join(re.escape(w) for w in self.words)

@@ -144,6 +144,16 @@ def test_a_word_only_in_the_url_is_found(catalog):
         assert search.matching_ids(text) == [entry.pk], text
 
 
+def test_stop_words_in_a_query_do_not_keep_an_entry_out(catalog, make):
+    """A reader types a title as written: "with" and "a" are in no document's terms on
+    PostgreSQL, so they are left out of the query, as the database leaves them out of the text."""
+    entry = make.entry(title="Zero-trust networking with a service mesh", description="mTLS and authorization.")
+    for text in ["Zero-trust networking with a service mesh", "networking with", "a service mesh -kiali"]:
+        assert search.sql_matching_ids(text) == [entry.pk], text
+        assert search.matching_ids(text) == [entry.pk], text
+        check(text)
+
+
 def test_words_are_folded_as_the_database_folds_them(catalog):
     """Accents, case and underscores: whatever the database does, the index does too."""
     entry = Entry.objects.get(title="Café résumé naïve")

@@ -129,8 +129,8 @@ def pool_of(**env):
     return result.stdout.strip()
 
 
-def test_the_postgresql_pool_holds_a_connection_for_each_gunicorn_thread():
-    assert pool_of() == "8"  # gunicorn.conf.py's default threads
-    assert pool_of(GUNICORN_THREADS="12") == "12"
+def test_the_postgresql_pool_holds_a_connection_for_each_gunicorn_thread_and_the_follower():
+    assert pool_of() == "9"  # gunicorn.conf.py's default 8 threads, and the index's follower thread
+    assert pool_of(GUNICORN_THREADS="12") == "13"
     assert pool_of(GUNICORN_THREADS="12", DATABASE_POOL_MAX_SIZE="5") == "5"
     assert pool_of(DATABASE_POOL="0") == "None"
