@@ -27,12 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.index_memory import status_mib  # noqa: E402
+
 QUERIES = ["kubernetes", "istio"]
-
-
-def _rss_mib():
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
 
 def _timed(function):
@@ -56,10 +53,10 @@ def measure(args):
     from bench.writes import Curator
     from catalog import facet_index, search, search_index
 
-    rss = _rss_mib()
+    rss = status_mib("VmRSS")
     index, wall, cpu = _timed(search_index.TextIndex.load)
-    facet_index.trim_heap()  # as a server's build does (`search_index._followed()`)
-    grown = _rss_mib() - rss
+    facet_index.trim_heap()  # as a server's build does (`search_index.get_text_index()`)
+    grown = status_mib("VmRSS") - rss
     load = os.getloadavg()
     print(f"\n## {args.entries:,} entries, {args.db}, load average {load[0]:.2f} {load[1]:.2f}")
     print(
@@ -68,7 +65,8 @@ def measure(args):
     )
     del index
     index, wall, cpu = _timed(search_index.TextIndex.load)
-    print(f"Again (the database's cache warm): {wall:,.0f} ms ({cpu:,.0f} ms CPU), resident {_rss_mib():.0f} MiB")
+    rss = status_mib("VmRSS")
+    print(f"Again (the database's cache warm): {wall:,.0f} ms ({cpu:,.0f} ms CPU), resident {rss:.0f} MiB")
     search_index._index = index
     print("\n| query | matches | ranked | before (SQL) ms | CPU ms | after (index) ms | CPU ms | ratio |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -172,10 +172,9 @@ def _json_excluded():
     }
 
 
-def _json_querysets():
+def _json_querysets(excluded):
     """Every row of every model the JSON backup holds, in dependency order, each
     queryset fetching its natural-key relations and many-to-many ids along."""
-    excluded = _json_excluded()
     app_list = [(config, None) for config in apps.get_app_configs()]  # None: every model of the app
     for model in serializers.sort_dependencies(app_list, allow_cycles=True):
         if model in excluded or model._meta.proxy or not model._meta.managed:
@@ -192,17 +191,17 @@ def _json_querysets():
 
 def _json_backup(path):
     """Every row as gzipped JSON, read in one snapshot; the row counts of that snapshot."""
-    tmp = path.with_name(path.name + ".partial")
+    tmp, excluded = path.with_name(path.name + ".partial"), _json_excluded()
     with transaction.atomic():
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             rows = table_rows(cursor)  # the first read: SQLite's snapshot begins here
-        objects = (obj for queryset in _json_querysets() for obj in queryset.iterator(chunk_size=2000))
+        objects = (obj for queryset in _json_querysets(excluded) for obj in queryset.iterator(chunk_size=2000))
         with gzip.open(tmp, "wt", encoding="utf-8") as out:
             _JsonSerializer().serialize(objects, stream=out)
     tmp.rename(path)
-    for model in _json_excluded():
+    for model in excluded:
         rows.pop(model._meta.db_table, None)
     return rows
 

@@ -17,7 +17,7 @@ from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.utils.text import slugify
 
-from . import facets, search, search_index
+from . import facets, search
 from .filters import PER_PAGE_CHOICES, VIEW_CHOICES, BrowseFilterSet, ListOptionsForm
 from .models import Entry, Placement
 from .pages import entry_rows
@@ -283,8 +283,6 @@ class Browser:
             always.append(index.topic_id.mask([self.scope.pk]))
             self.masks["scope"] = always[-1]
         text = cleaned.get("q", "")
-        # The search's index follows the writes along with the facet index, searching or not.
-        search_index.get_text_index(index.version)
         ranked = search.matching_ids(text, ranked=sort == "relevance", version=index.version) if text else None
         if ranked is not None:
             mask = np.zeros(index.size, dtype=bool)

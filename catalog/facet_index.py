@@ -1269,6 +1269,9 @@ class SqlChoices:
         self.columns = defaultdict(lambda: anything, label=label)
         self.tree = None  # the pages read their sections themselves
 
+    def shared_entries(self, topic_id):
+        return None  # pages.related_topics() counts them in SQL
+
     label = property(lambda self: self.columns["label"])
     group_keys = _group_keys
 
@@ -1338,7 +1341,12 @@ def trim_heap():
     """Hand the heap's free pages back to the system (glibc's `malloc_trim`): a full build
     frees its rows and temporary arrays, but the C heap keeps its free pages otherwise."""
     with suppress(OSError, AttributeError):  # not glibc
-        ctypes.CDLL(None).malloc_trim(0)
+        _libc().malloc_trim(0)
+
+
+@functools.cache
+def _libc():
+    return ctypes.CDLL(None)
 
 
 def prepare_fork():

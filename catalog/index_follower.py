@@ -69,11 +69,9 @@ class IndexFollower(threading.Thread):
             if text is not None and text.version != version:
                 search_index.get_text_index(version)
             return True
-        except facet_index.IndexUnavailable:
-            connection.close()
-            return False  # logged by refresh()
-        except Exception:
-            logger.exception("facet index follower: reading the data version failed")
+        except Exception as exc:
+            if not isinstance(exc, facet_index.IndexUnavailable):  # that one refresh() logged
+                logger.exception("facet index follower: reading the data version failed")
             connection.close()
             return False
         finally:

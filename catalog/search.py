@@ -150,7 +150,7 @@ def matching_ids(text, *, ranked=True, version=None):
     except Exception:  # a slower answer, never an error page
         logger.exception("in-memory search failed; searching in SQL")
         found = None
-    return found if found is not None else sql_matching_ids(text, ranked=ranked)
+    return found if found is not None else _sql_answer(parsed, ranked=ranked)
 
 
 def sql_matching_ids(text, *, ranked=True):
@@ -159,6 +159,10 @@ def sql_matching_ids(text, *, ranked=True):
     parsed = parse_query(text)
     if not parsed and not parsed.excluded:
         return None
+    return _sql_answer(parsed, ranked=ranked)
+
+
+def _sql_answer(parsed, *, ranked):
     if not parsed:
         either = Query(clauses=[tuple(parsed.excluded)])
         left_out = set(matching_ids_for(either, ranked=False))

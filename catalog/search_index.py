@@ -472,9 +472,15 @@ def get_text_index(version=None):
     change log; None when it cannot be built (the database answers; the failure is logged)."""
     global _index
     version = version or current_version()
+    if _index is not None and _index.version == version:
+        return _index
     with _lock:
         if _index is None or _index.version != version:
-            _index = _followed(_index)
+            built = _followed(_index)
+            if built is None:
+                return None  # the last good index stays, for the follower and the next request
+            _index = built
+            trim_heap()  # what the index replaced held, and the build's rows
         return _index
 
 
@@ -497,12 +503,14 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def _followed(index):
     try:
         if index is not None and index.vendor == connection.vendor:
-            caught = index.caught_up()
+            try:
+                caught = index.caught_up()
+            except Exception:  # the kept index cannot follow: build it whole
+                logger.exception("search index could not follow the change log; building it again")
+                caught = None
             if caught is not None:
                 return caught
-        built = TextIndex.load()
-        trim_heap()  # the build's rows leave ~75 MiB of free heap at 200,000 entries
-        return built
+        return TextIndex.load()
     except Exception:  # any failure: the database answers instead
         logger.exception("search index build failed; searching in SQL")
         return None

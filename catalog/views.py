@@ -142,8 +142,7 @@ def topic(request, slug, edition=None):
             page=request.GET.get("page"),
             link=lambda **changes: url_for(request.path, request.GET, **changes),
         )
-        shared = index.shared_entries(page.pk) if isinstance(index, facet_index.FacetIndex) else None
-        related, context["related_curated"] = pages.related_topics(page, shared=shared)
+        related, context["related_curated"] = pages.related_topics(page, shared=index.shared_entries(page.pk))
         context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in related]
     return render(request, "catalog/topic.html", context)
 
