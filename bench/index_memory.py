@@ -9,7 +9,9 @@ production settings. Prints the process's resident memory after Django starts,
 the peak and the resident memory after a full build, the same after
 `malloc_trim(0)`, and the index's own bytes: numpy arrays, then Python objects
 (lists, dicts, strings: each worker's own once its pages are written), by part,
-with the build's wall and CPU time and the load average.
+with the build's wall and CPU time and the load average; then the same for the
+search's index, and the resident memory once both are mapped to a file as
+gunicorn's parent maps them (`catalog/arrays.py`).
 """
 
 import argparse
@@ -112,6 +114,14 @@ def measure():
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     print(f"    Python objects {objects / mib:.1f} MiB; RSS {rss:.0f} -> {after:.0f} MiB,")
     print(f"    {status_mib('VmRSS'):.0f} MiB after gc + malloc_trim(0)")
+    try:
+        from catalog.arrays import mapped
+    except ImportError:  # before the indexes were mapped
+        return
+    moved = mapped(index, text)  # as gunicorn's parent does before forking (facet_index.prepare_fork)
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    print(f"\nboth mapped ({moved / mib:.1f} MiB of arrays): RSS {status_mib('VmRSS'):.0f} MiB")
 
 
 def main():

@@ -170,23 +170,31 @@ def wait_ready(base, proc, seconds=300):  # the parent builds the index first: ~
 
 
 def process_memory(pid):
-    """(resident MiB, private MiB) of a process (Linux /proc), None when it is gone."""
+    """(resident, proportional, private) MiB of a process (Linux /proc: RSS, PSS, USS), None
+    when it is gone. Resident counts every page it maps, shared ones whole; proportional
+    shares each page among the processes mapping it; private is what it alone holds."""
     try:
         rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
     except OSError:
         return None
     kib = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:] if line.split()[-1] == "kB"}
-    return kib["Rss"] / 1024, (kib["Private_Clean"] + kib["Private_Dirty"]) / 1024
+    return kib["Rss"] / 1024, kib["Pss"] / 1024, (kib["Private_Clean"] + kib["Private_Dirty"]) / 1024
 
 
 def worker_memory(pid):
-    """[(resident MiB, private MiB)] of each gunicorn worker: what a worker holds of its
-    own (private), and so what one more worker adds; the rest it shares with the parent."""
+    """[(resident, proportional, private MiB)] of each gunicorn worker: what a worker holds
+    of its own (private) is what one more worker adds; the rest it shares with the parent."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return []
     return [found for child in children if (found := process_memory(child))]
+
+
+def _sample_rss(pid, until, peaks):
+    while time.time() < until:
+        peaks.extend(rss for rss, _, _ in worker_memory(pid))
+        time.sleep(0.5)
 
 
 def measure(db, entries, args):
@@ -217,6 +225,9 @@ def measure(db, entries, args):
             [sys.executable, "-c", WRITER, str(args.write_every), str(until)],
             env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
+        peaks = []  # workers' resident MiB, every half second
+        sampler = threading.Thread(target=_sample_rss, args=(server.pid, until, peaks), daemon=True)
+        sampler.start()
         for reader in readers:
             reader.start()
         writes = [json.loads(line) for line in writer.stdout]
@@ -227,6 +238,8 @@ def measure(db, entries, args):
         elapsed = time.time() - started
         load_after = os.getloadavg()
         memory, parent = worker_memory(server.pid), process_memory(server.pid)
+        sampler.join()
+        peak = max([*peaks, *(rss for rss, _, _ in memory)], default=float("nan"))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -266,6 +279,7 @@ def measure(db, entries, args):
         "load_after": load_after[0],
         "topics": topics,
         "workers_mib": memory,
+        "worker_peak_rss_mib": peak,
         # Each URL's requests, p50 and worst ms: which pages make the p99.
         "by_url": {u: [len(ms), round(_percentile(ms, 0.5)), round(max(ms))] for u, ms in sorted(by_url.items())},
         "parent_mib": parent,
@@ -275,8 +289,8 @@ def measure(db, entries, args):
 
 def print_table(results, out=sys.stdout):
     print(
-        "| DB | entries | requests | errors | writes | first after write p50 / max ms | p50 / p99 ms "
-        "| req/s | load avg before / after | worker RSS / private MiB | parent RSS / private MiB |",
+        "| DB | entries | requests | errors | writes | first after write p50 / max ms | p50 / p99 ms | req/s "
+        "| load avg before / after | worker RSS / PSS / private MiB (peak RSS) | parent RSS / PSS / private MiB |",
         file=out,
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", file=out)
@@ -285,8 +299,9 @@ def print_table(results, out=sys.stdout):
             f"| {r['db']} | {r['entries']:,} | {r['requests']} | {r['errors']} | {r['writes']} "
             f"| {r['first_after_write_p50']:.0f} / {r['first_after_write_max']:.0f} "
             f"| {r['p50']:.0f} / {r['p99']:.0f} | {r['rps']:.1f} | {r['load_before']:.1f} / {r['load_after']:.1f} "
-            f"| {', '.join(f'{rss:.0f} / {own:.0f}' for rss, own in r.get('workers_mib', []))} "
-            f"| {'{:.0f} / {:.0f}'.format(*r['parent_mib']) if r.get('parent_mib') else ''} |",
+            f"| {', '.join('{:.0f} / {:.0f} / {:.0f}'.format(*m) for m in r.get('workers_mib', []))} "
+            f"({r.get('worker_peak_rss_mib', float('nan')):.0f}) "
+            f"| {'{:.0f} / {:.0f} / {:.0f}'.format(*r['parent_mib']) if r.get('parent_mib') else ''} |",
             file=out,
         )
 

@@ -21,7 +21,6 @@ import itertools
 import logging
 import os
 import threading
-import weakref
 from collections import defaultdict
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from django.db import connection, connections, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from . import tree
+from .arrays import appended, mapped, with_room
 from .models import (
     HOME_PATHS,
     CatalogState,
@@ -120,6 +120,12 @@ class Values:
         return rank
 
 
+def code_type(count):
+    """The smallest signed integer type for codes of `count` values and -1 (none): a
+    facet of a few values costs a byte an entry or pair, not four."""
+    return np.int8 if count < 2**7 else np.int16 if count < 2**15 else np.int32
+
+
 def distinct(values):
     """The distinct values, sorted (numpy's hashing `np.unique` is slower here)."""
     values = np.sort(values)
@@ -138,46 +144,6 @@ def popcounts(packed, packed_base):
     if not len(packed):
         return np.zeros(0, dtype=np.int64)
     return np.bitwise_count(packed & packed_base).sum(axis=1, dtype=np.int64)
-
-
-_room_lock = threading.Lock()
-_room = {}  # id(buffer) -> [a weak reference to it, how much of it an index holds]
-
-
-def appended(array, tail):
-    """`array` (1-d) followed by `tail`, for an index that follows this one.
-
-    Arrays that grow are views of a buffer with room after them: while no
-    index holds anything past `array` in its buffer, `tail` is written in that
-    room (an index holding `array` never reads past its end, so it is not
-    disturbed) and nothing is copied; otherwise the result is a copy with room."""
-    tail = np.asarray(tail, dtype=array.dtype)
-    if not len(tail):
-        return array
-    used, size = len(array), len(array) + len(tail)
-    base = array.base
-    with _room_lock:
-        room = _room.get(id(base)) if base is not None else None
-        if (
-            room is not None
-            and room[0]() is base
-            and room[1] == used
-            and len(base) >= size
-            and array.__array_interface__["data"][0] == base.__array_interface__["data"][0]
-        ):
-            base[used:size] = tail
-            room[1] = size
-            return base[:size]
-        buffer = np.empty(size + max(4096, size // 64), dtype=array.dtype)
-        buffer[:used], buffer[used:size] = array, tail
-        key = id(buffer)
-        _room[key] = [weakref.ref(buffer, lambda _, key=key: _room.pop(key, None)), size]
-        return buffer[:size]
-
-
-def with_room(array):
-    """`array` (1-d) copied into a buffer with room after it, as `appended()` makes them."""
-    return appended(np.empty(0, dtype=array.dtype), array)
 
 
 def _written(array, at, values, shared_size):
@@ -214,8 +180,9 @@ class Pairs:
             width = len(values.keys) + 1
             combined = distinct(entry_idx * width + codes)
             entry_idx, codes = combined // width, combined % width
-        # 32 bits: half the memory to copy when the index follows a write.
-        self.entry, self.code = entry_idx.astype(np.int32), codes.astype(np.int32)
+        # Entry numbers in 32 bits, codes in the fewest that hold them: less memory to read,
+        # and to copy when the index follows a write.
+        self.entry, self.code = entry_idx.astype(np.int32), codes.astype(code_type(len(values.keys)))
         self.values, self.size = values, size
         self.packed = None
         if len(values.keys) <= PACKED_LIMIT:
@@ -230,7 +197,7 @@ class Pairs:
         changed entries' rows: one copy of each array, whatever the catalog's size."""
         width = len(self.values.keys) + 1
         fresh = distinct(np.asarray(entry_idx, dtype=np.int64) * width + np.asarray(codes, dtype=np.int64))
-        fresh_entry, fresh_code = (fresh // width).astype(np.int32), (fresh % width).astype(np.int32)
+        fresh_entry, fresh_code = (fresh // width).astype(np.int32), (fresh % width).astype(self.code.dtype)
         changed32 = np.asarray(changed, dtype=np.int32)
         starts = np.searchsorted(self.entry, changed32)
         ends = np.searchsorted(self.entry, changed32, side="right")
@@ -296,7 +263,7 @@ class Codes:
     maps the raw codes of its field (see `ValueColumn`) to value codes."""
 
     def __init__(self, codes, values, lookup=None):
-        self.code = np.asarray(codes, dtype=np.int32)
+        self.code = np.asarray(codes).astype(code_type(len(values.keys)), copy=False)
         self.values, self.lookup = values, lookup
         self.packed = None
         if len(values.keys) <= PACKED_LIMIT:
@@ -312,9 +279,12 @@ class Codes:
         if unchanged and size == len(self.code) and np.array_equal(self.code[changed], codes):
             return self  # the write changed nothing this column holds
         column = Codes.__new__(Codes)
-        column.code = appended(self.code, np.full(size - len(self.code), -1, dtype=np.int32))
-        column.code = _written(column.code, changed, codes, len(self.code))
         column.values = self.values if values is None else values
+        code = self.code
+        if np.dtype(code_type(len(column.values.keys))).itemsize > code.itemsize:  # too many values now
+            code = with_room(code.astype(code_type(len(column.values.keys))))
+        column.code = appended(code, np.full(size - len(code), -1, dtype=code.dtype))
+        column.code = _written(column.code, changed, codes, len(code))
         column.lookup = self.lookup if lookup is None else lookup
         column.packed = None
         if self.packed is not None and len(column.values.keys) <= PACKED_LIMIT:
@@ -670,7 +640,10 @@ class EntryArrays:
             ids.append(np.array(columns[0], dtype=np.int64))
             for spec, column in zip(read, columns[1:], strict=True):
                 raw[spec.name].append(field_values(spec, column, vocabularies))
-        arrays = cls(fields, np.concatenate(ids), {n: np.concatenate(parts) for n, parts in raw.items()}, vocabularies)
+        raw = {n: np.concatenate(parts) for n, parts in raw.items()}
+        for name, words in vocabularies.items():  # a word's code in the fewest bits that hold them all
+            raw[name] = raw[name].astype(code_type(len(words.words)))
+        arrays = cls(fields, np.concatenate(ids), raw, vocabularies)
         arrays.ranks()
         return arrays
 
@@ -910,7 +883,7 @@ class FacetIndex:
         """`entries`: `EntryArrays`; `placements`, `tagged`: (entry id, section or label id) rows."""
         self.version, self.seq, self.tree = version, seq, tree_rows
         self.fields, self.vocabularies = entries.fields, entries.vocabularies
-        self.ids, self.raw = entries.ids, entries.raw
+        self.ids, self.raw = _narrow(entries.ids), entries.raw
         self.size = len(self.ids)
         self.alive = np.ones(self.size, dtype=bool)
         # Title order: entry numbers by (title, id), as the database sorts them byte by byte.
@@ -975,6 +948,10 @@ class FacetIndex:
                 new = self._grouped_values(spec, at, column)
             else:
                 new = field_values(spec, column, self.vocabularies)
+            if spec.word and np.dtype(code_type(len(self.vocabularies[spec.name].words))) != self.raw[spec.name].dtype:
+                # New words: their codes need more bits (never fewer: the vocabulary never shrinks).
+                wider = code_type(len(self.vocabularies[spec.name].words))
+                self.raw[spec.name] = with_room(self.raw[spec.name].astype(wider))
             if followed is None:
                 self.raw[spec.name][at] = new
             else:  # copied only when the write changed a value the followed index holds
@@ -1051,7 +1028,7 @@ class FacetIndex:
         index.version, index.seq, index._orders, index.columns = version, seq, {}, dict(self.columns)
         index.__dict__.pop("_facets", None)  # the registry's facets of this index (label groups may change)
         grow = len(new_ids)
-        index.ids = appended(self.ids, new_ids)
+        index.ids = _appended(self.ids, _narrow(new_ids))
         index.size = self.size + grow
 
         def grown(array, fill):
@@ -1191,6 +1168,9 @@ class FacetIndex:
         ids = np.asarray(entry_ids, dtype=np.int64)
         if not self.size:
             return ids[:0]
+        if self.ids.dtype != ids.dtype:  # searched in the ids' own type (not a 64-bit copy of them)
+            ids = ids[(ids >= np.iinfo(self.ids.dtype).min) & (ids <= np.iinfo(self.ids.dtype).max)]
+            ids = ids.astype(self.ids.dtype)
         pos = np.clip(np.searchsorted(self.ids, ids), 0, self.size - 1)
         return pos[self.ids[pos] == ids]
 
@@ -1363,7 +1343,8 @@ def prepare_fork():
     version = current_version()
     with suppress(IndexUnavailable):  # else the workers build it themselves
         refresh(version)  # not get_index(): no follower thread in the parent
-    search_index.get_text_index(version)  # the search's own index, shared the same way
+    text = search_index.get_text_index(version)  # the search's own index, shared the same way
+    mapped(_index, text)  # file-backed pages: a worker's memory then holds only those it reads
     for conn in connections.all(initialized_only=True):
         conn.close()
         if conn.vendor == "postgresql":

@@ -329,9 +329,11 @@ class TextIndex:
         self.present = np.zeros(size, dtype=bool)
         self.present[ids] = True
         self.lengths = None
-        if vendor == "sqlite":  # bm25 reads each row's length in tokens (all columns)
-            self.lengths = np.bincount(docs, weights=values[:, 1], minlength=size).astype(np.int64)
+        if vendor == "sqlite":  # bm25 reads each row's length in tokens (all columns), and their sum
+            self.lengths = np.bincount(docs, weights=values[:, 1], minlength=size).astype(np.int32)
+            self.tokens = int(self.lengths.sum(dtype=np.int64))
             values = values[:, 0]
+        self.rows = int(self.present.sum())
         # PostgreSQL: four counts of at most 15 (nearly always) fit in 16 bits, half the memory.
         self.packed = vendor == "postgresql" and int(values.max(initial=0)) <= 15
         values = _packed(values) if self.packed else _narrow(values)
@@ -389,10 +391,13 @@ class TextIndex:
         index.present[np.array(exists, dtype=np.int64)] = True
         index.stale[changed] = True
         index.restaled = self.restaled + len(changed)
+        index.rows = int(index.present.sum())
         if self.vendor == "sqlite":
             index.lengths = grown(self.lengths)
+            index.tokens = self.tokens - int(index.lengths[changed].sum(dtype=np.int64))
             index.lengths[changed] = 0
             np.add.at(index.lengths, docs, values[:, 1])
+            index.tokens += int(values[:, 1].sum(dtype=np.int64))
             values = values[:, 0]
         posting_terms = [terms[c] for c in code.tolist()]
         index.delta = self.delta.replaced(changed, posting_terms, docs, _narrow(values))
@@ -436,8 +441,8 @@ class TextIndex:
     def bm25(self, ids, phrase_frequencies):
         """FTS5's bm25 (FTS_WEIGHTS) of the entries `ids`, given each phrase's weighted
         count over entry ids in the query's order, in FTS5's order of operations."""
-        rows = int(self.present.sum())
-        avgdl = int(self.lengths.sum()) / rows
+        rows = self.rows
+        avgdl = self.tokens / rows
         length = self.lengths[ids].astype(np.float64)
         score = np.zeros(len(ids), dtype=np.float64)
         for frequency in phrase_frequencies:
