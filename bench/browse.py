@@ -3,11 +3,14 @@
     .venv/bin/python bench/browse.py --entries 16000 200000 [--runs 30] [--db-dir /tmp/meshportal-bench]
     .venv/bin/python bench/browse.py --entries 16000 --profile      # also profile each URL that misses
     .venv/bin/python bench/browse.py --entries 16000 --build-only   # only build; prints the database path
+    .venv/bin/python bench/browse.py --copy-of BENCH_DIR/meshportal-bench-1000000-g1-s20260518.sqlite3
 
 Each size has its own SQLite file in --db-dir (never the development
 db.sqlite3), built once by bench/synthetic.py and reused while its size, the
-generator and the migrations match. Each size is measured in a fresh process
-(so its peak RSS is its own) with production settings and
+generator and the migrations match; --copy-of measures a copy of a given catalog
+file instead (made once in --db-dir and migrated: the original is never written
+to). Each size is measured in a fresh process (so its peak RSS is its own) with
+production settings and
 BROWSE_CACHE_SECONDS=0, through Django's test Client (the whole middleware
 stack, and the connection closed after each request as Django's handler does
 with CONN_MAX_AGE=0): the facet index is built and timed first, each URL is
@@ -46,6 +49,9 @@ URLS = [
     ("text query", "/browse/?q=istio"),
     ("text + two facets", "/browse/?q=istio&kind=guide&year_min=2020"),
     ("page 50", "/browse/?page=50"),
+    # bench/live.py's readers request these too.
+    ("one edition by stars", "/browse/?edition=v1&sort=stars"),
+    ("broad text query", "/browse/?q=kubernetes"),
 ]
 MAX_QUERIES = 8
 RESULT_COUNT = re.compile(r'id="result-count">(\d+) entr')
@@ -58,6 +64,17 @@ def target_ms(entries):
 
 def db_path(db_dir, entries):
     return Path(db_dir) / f"meshportal-bench-{entries}-g{GENERATOR_VERSION}-s{SEED}.sqlite3"
+
+
+def copy_database(source, target):
+    """A copy of the SQLite catalog `source` at `target`, made once (SQLite's backup: a consistent copy)."""
+    if target.exists():
+        return
+    print(f"== copying {source} to {target}", file=sys.stderr, flush=True)
+    partial = target.with_name(target.name + ".tmp")
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as original, sqlite3.connect(partial) as copy:
+        original.backup(copy)
+    partial.rename(target)
 
 
 def _migration_names():
@@ -124,6 +141,21 @@ def ensure_db(db_dir, entries, *, rebuild=False, out=sys.stdout):
     for suffix in ("-wal", "-shm"):
         Path(f"{tmp}{suffix}").unlink(missing_ok=True)
     return path, summary
+
+
+def copied(source, db_dir):
+    """A working copy of the catalog `source` in `db_dir` (made once) and its build summary."""
+    target = db_dir / f"copy-{source.name}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    copy_database(source, target)
+    migrate = [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"]
+    subprocess.run(migrate, env=child_env(target), cwd=ROOT, check=True)  # the current migrations, if new ones
+    meta = source.with_name(source.name + ".build.json")
+    build = json.loads(meta.read_text()) if meta.exists() else {}
+    with sqlite3.connect(f"file:{target}?mode=ro", uri=True) as db:
+        build["entries"] = db.execute("SELECT count(*) FROM catalog_entry").fetchone()[0]
+    db.close()
+    return target, build
 
 
 # --- the measuring child process -----------------------------------------------------------
@@ -220,7 +252,7 @@ def measure(args):
         return response
 
     rows, target = [], target_ms(args.entries)
-    for name, url in URLS:
+    for name, url in [(n, u) for n, u in URLS if not args.url or u in args.url]:
         started = time.perf_counter()
         response = get(url)
         first_ms = (time.perf_counter() - started) * 1000
@@ -281,13 +313,18 @@ def measure(args):
 def print_table(result, build):
     entries, target = result["entries"], target_ms(result["entries"])
     print(f"\n## {entries:,} entries (p50 target {target:.0f} ms, at most {MAX_QUERIES} queries)")
+    seconds = build.get("seconds")
+    built = (
+        f" catalog built in {seconds['total']:,.1f} s (entries, placements and labels {seconds['entries']:,.1f} s);"
+        if seconds
+        else ""
+    )
     print(
         f"index build {result['index_ms']:,.0f} ms (CPU {result['index_cpu_ms']:,.0f} ms);"
         f" peak RSS {result['rss_peak']:.0f} MiB"
         f" (after django.setup {result['rss_start']:.0f} MiB, peak while building the index"
         f" {result['rss_index']:.0f} MiB, resident once built {result['rss_index_now']:.0f} MiB);"
-        f" catalog built in {build['seconds']['total']:,.1f} s"
-        f" (entries, placements and labels {build['seconds']['entries']:,.1f} s);"
+        f"{built}"
         " load average {:.2f} {:.2f} {:.2f} at the end".format(*result["load"])
     )
     head = (
@@ -318,6 +355,8 @@ def main(argv=None):
     parser.add_argument("--db-dir", default=str(Path(tempfile.gettempdir()) / "meshportal-bench"))
     parser.add_argument("--rebuild", action="store_true", help="build the databases again even if present")
     parser.add_argument("--build-only", action="store_true", help="only build; print each database's path")
+    parser.add_argument("--url", action="append", help="measure only this URL of the set (repeatable)")
+    parser.add_argument("--copy-of", help="measure a copy (made once in --db-dir) of this SQLite catalog instead")
     parser.add_argument("--profile", action="store_true", help="profile each URL that misses its p50 target")
     parser.add_argument("--profile-all", action="store_true", help="profile every URL")
     parser.add_argument("--profile-repeat", type=int, default=10, help="requests per profile")
@@ -332,8 +371,12 @@ def main(argv=None):
         raise SystemExit("--db-dir must be outside the repository.")
 
     results = []
-    for entries in args.entries:
-        path, build = ensure_db(args.db_dir, entries, rebuild=args.rebuild, out=sys.stderr)
+    for entries in args.entries if not args.copy_of else [None]:
+        if args.copy_of:
+            path, build = copied(Path(args.copy_of), Path(args.db_dir))
+            entries = build["entries"]
+        else:
+            path, build = ensure_db(args.db_dir, entries, rebuild=args.rebuild, out=sys.stderr)
         if args.build_only:
             print(path)
             continue
@@ -342,6 +385,7 @@ def main(argv=None):
             command = [sys.executable, __file__, "--measure", "--entries", str(entries), "--db", str(path)]
             command += ["--runs", str(args.runs), "--out", out.name, "--profile-repeat", str(args.profile_repeat)]
             command += ["--profile"] * args.profile + ["--profile-all"] * args.profile_all
+            command += [f"--url={url}" for url in args.url or []]
             subprocess.run(command, env=child_env(path), check=True)
             results.append((json.loads(Path(out.name).read_text()), build))
     for result, build in results:

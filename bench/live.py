@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from bench.browse import URLS as BROWSE_URLS  # noqa: E402
 from bench.browse import child_env, ensure_db  # noqa: E402
 
-BROWSE = [url for _, url in BROWSE_URLS] + ["/browse/?edition=v1&sort=stars", "/browse/?q=kubernetes"]
+BROWSE = [url for _, url in BROWSE_URLS]
 TOPICS = 3  # the largest topic, a middle one and a small one
 CLIENT_TIMEOUT = 60
 

@@ -19,7 +19,6 @@ page shows (of how many), its size, and the load average. Target: <= 100 ms.
 
 import argparse
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.browse import child_env  # noqa: E402
+from bench.browse import child_env, copy_database  # noqa: E402
 
 URLS = ["/topics/kubernetes/v1/", "/topics/kubernetes-tools/v1/", "/topics/kubernetes/"]
 TARGET_MS = 100
@@ -89,17 +88,6 @@ def largest_topic_page():
         Topic.objects.annotate(n=Count("sections__placements")).order_by("-n").values_list("slug", "edition__slug")[0]
     )
     return f"/topics/{slug}/{edition}/"
-
-
-def copy_database(source, target):
-    """A copy of the SQLite catalog `source` at `target`, made once (SQLite's backup: a consistent copy)."""
-    if target.exists():
-        return
-    print(f"== copying {source} to {target}", flush=True)
-    partial = target.with_name(target.name + ".tmp")
-    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as original, sqlite3.connect(partial) as copy:
-        original.backup(copy)
-    partial.rename(target)
 
 
 def main(argv=None):
