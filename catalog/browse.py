@@ -8,7 +8,7 @@ the same parameters the facets use, so every view has one shareable URL.
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import numpy as np
 from django.core.paginator import Paginator
@@ -27,7 +27,7 @@ ALIASES = {"lang": "language", "tag": "label", "min_stars": "stars_min", "host":
 FACET_LIMIT = 10
 # Parameters the browse form shows as inputs; the others ride along as hidden fields.
 VISIBLE_FIELDS = {"q", "sort", "per_page", "page", "format", "year_min", "year_max", "stars_min"}
-EXPANDED_LIMIT = 500
+EXPANDED_LIMIT = facets.SHOWN_AT_MOST
 OPERATOR = re.compile(r'(?<!\S)(-?)([a-z_]+):("[^"]*"|\S+)', re.I)
 
 
@@ -110,27 +110,47 @@ def canonical_params(query, index):
     return params, changed
 
 
-def _items(key, value):
+def _encoded(key, values):
+    """`key=value` items, quoted as `urlencode(..., safe="/:", quote_via=quote)` quotes them."""
+    key = quote(key, safe="/:")
+    return [f"{key}={quote(str(v), safe='/:')}" for v in values]
+
+
+def _changed(key, value):
+    """The items of a change: a list or a value; none for None, "" or []."""
     if value is None or value == "" or value == []:
         return []
-    return [(key, str(v)) for v in (value if isinstance(value, list) else [value])]
+    return _encoded(key, value if isinstance(value, list) else [value])
+
+
+class Links:
+    """URLs of `path` with `params` and a change or two (`url`), each parameter quoted
+    once: a browse page makes a hundred of them (a toggle link per facet value)."""
+
+    def __init__(self, path, params):
+        self.path, self.params = path, params
+        self.items = [(key, _encoded(key, values)) for key, values in params.lists()]
+
+    def url(self, **changes):
+        """`path` with `params`, each change setting (a list or a value) or removing (None) one
+        parameter in place. A change of filters drops `page`: a new result starts at page 1."""
+        items, done = [], set()
+        for key, encoded in self.items:
+            if key in changes:
+                if key not in done:
+                    items += _changed(key, changes[key])
+                    done.add(key)
+            elif key != "page":
+                items += encoded
+        for key, value in changes.items():
+            if key not in done:
+                items += _changed(key, value)
+        return f"{self.path}?{'&'.join(items)}" if items else self.path
 
 
 def url_for(path, params, **changes):
-    """`path` with `params`, each change setting (a list or a value) or removing (None) one
-    parameter in place. A change of filters drops `page`: a new result starts at page 1."""
-    items, done = [], set()
-    for key, values in params.lists():
-        if key in changes:
-            if key not in done:
-                items += _items(key, changes[key])
-                done.add(key)
-        elif key != "page":
-            items += [(key, v) for v in values]
-    for key, value in changes.items():
-        if key not in done:
-            items += _items(key, value)
-    return f"{path}?{urlencode(items, safe='/:', quote_via=quote)}" if items else path
+    """`path` with `params` and these changes (`Links.url`)."""
+    return Links(path, params).url(**changes)
 
 
 @dataclass
@@ -219,6 +239,7 @@ class Browser:
         return criteria
 
     def run(self, *, page_number=None, fmt=None, with_entries=True):
+        self.links = Links(self.path, self.params)
         self.filterset = BrowseFilterSet(self.params, index=self.index)
         cleaned = self.filterset.cleaned()
         text = cleaned.get("q", "")
@@ -245,9 +266,7 @@ class Browser:
             sort=sort,
             per_page=per_page,
             terms=terms,
-            clear_url=url_for(
-                self.path, self.params, **{k: None for k in self.params if k not in ("sort", "per_page")}
-            ),
+            clear_url=self.links.url(**{k: None for k in self.params if k not in ("sort", "per_page")}),
             errors={**self.filterset.form.errors, **options.errors},
             matching_ids=found.matching_ids,
             view=options.chosen_view,
@@ -262,31 +281,32 @@ class Browser:
         result.hidden_fields = [
             (key, value) for key, values in self.params.lists() if key not in VISIBLE_FIELDS for value in values
         ]
-        result.links = {name: url_for(self.path, self.params, format=name) for name in ("json", "csv", "atom")}
-        result.links["html"] = url_for(self.path, self.params, page=page.number if page.number > 1 else None)
+        links = self.links
+        result.links = {name: links.url(format=name) for name in ("json", "csv", "atom")}
+        result.links["html"] = links.url(page=page.number if page.number > 1 else None)
         if page.has_next():
-            result.links["json_next"] = url_for(self.path, self.params, format="json", page=page.next_page_number())
+            result.links["json_next"] = links.url(format="json", page=page.next_page_number())
         if page.has_previous():
-            result.links["json_previous"] = url_for(
-                self.path, self.params, format="json", page=page.previous_page_number()
-            )
+            result.links["json_previous"] = links.url(format="json", page=page.previous_page_number())
         return result
 
     def select(self, cleaned, sort, fmt):
         """The matching entries in order, their count and the facet panels, from the index."""
         index = self.index
         criteria = self.criteria(cleaned)
-        always = [index.published]  # unpublished entries are in no list
+        always = []  # on top of the entries a list may show (`index.visible()`)
         # The masks that are not facets, by name, for the "remove this filter" counts.
-        self.masks = {"published": index.published & index.alive}
+        self.masks = {"published": index.visible()}
         if self.scope is not None:
             always.append(index.topic_id.mask([self.scope.pk]))
             self.masks["scope"] = always[-1]
         text = cleaned.get("q", "")
-        ranked = search.matching_ids(text, ranked=sort == "relevance", version=index.version) if text else None
-        if ranked is not None:
+        found = search.matches(text, ranked=sort == "relevance", version=index.version) if text else None
+        ranked = None
+        if found is not None:
+            ranked = _positions(index, found)
             mask = np.zeros(index.size, dtype=bool)
-            mask[index.positions(ranked)] = True
+            mask[ranked[0]] = True
             always.append(mask)
             self.masks["q"] = mask
         if cleaned.get("label"):  # labels of no group
@@ -302,18 +322,26 @@ class Browser:
         panels = self.panels(selection, criteria, fmt)
         return Found(
             count=selection.count,
-            ids=index.ids[selection.order(sort, ranked)],
+            ids=selection.ordered_ids(sort, ranked),
             panels=panels,
             chips=self.chips(selection, panels, cleaned) if fmt is None else [],
             matching_ids=index.ids[selection.matches].tolist() if self.scope is not None else [],
-            unfiltered_count=int((self.masks["published"] & self.masks.get("scope", True)).sum()),
+            unfiltered_count=self._unfiltered_count(),
         )
+
+    def _unfiltered_count(self):
+        """The whole catalog's list (once per index), or the whole topic page's."""
+        if "scope" in self.masks:
+            return int(np.count_nonzero(self.masks["published"] & self.masks["scope"]))
+        return self.index.memo("visible count", lambda: int(np.count_nonzero(self.index.visible())))
 
     def panels(self, selection, criteria, fmt):
         expanded = self.params.get("more")
-        params = self.params.copy()
+        links = self.links
         if fmt:
+            params = self.params.copy()
             params.setlist("format", [fmt])
+            links = Links(self.path, params)
         everything = fmt == "json"
         panels = []
         for facet in self.filterset.facets:
@@ -332,6 +360,7 @@ class Browser:
                     more += 1  # not shown: no object for it
                     continue
                 values.append(FacetValue(str(key), text, count, chosen, ""))
+            more += counts.more
             if facet.sorted_by_count and not counts.presorted:
                 values.sort(key=lambda v: (-v.count, v.label.casefold()))
             if not values:
@@ -339,19 +368,19 @@ class Browser:
             shown = [v for i, v in enumerate(values) if i < limit or v.selected]
             # Links only for the values shown: a facet can have thousands.
             for value in shown:
-                value.toggle_url = self.toggle_url(params, facet, facet.key_of(value.value), value.selected)
+                value.toggle_url = self.toggle_url(links, facet, facet.key_of(value.value), value.selected)
             hidden = len(values) - len(shown) + more
             panel = FacetPanel(facet.name, facet.label, facet.kind, shown, hidden, facet=facet)
             if panel.hidden:
-                panel.more_url = url_for(self.path, self.params, more=facet.name, page=self.params.get("page"))
+                panel.more_url = self.links.url(more=facet.name, page=self.params.get("page"))
             elif expanded == facet.name:
-                panel.less_url = url_for(self.path, self.params, more=None, page=self.params.get("page"))
+                panel.less_url = self.links.url(more=None, page=self.params.get("page"))
             panels.append(panel)
         return panels
 
-    def toggle_url(self, params, facet, key, chosen):
-        """The URL that adds (or, when `chosen`, removes) one value of a facet."""
-        return url_for(self.path, params, **facet.toggle(params, key, chosen))
+    def toggle_url(self, links, facet, key, chosen):
+        """The URL (of `links`: this page's) that adds (or, when `chosen`, removes) one value of a facet."""
+        return links.url(**facet.toggle(links.params, key, chosen))
 
     def chips(self, selection, panels, cleaned):
         """The active filters, each with a link that removes it and, when
@@ -365,7 +394,7 @@ class Browser:
                     without = selection.count_without(
                         facet.name, facet.rest([v.value for v in panel.selected], value.value)
                     )
-                remove_url = self.toggle_url(self.params, facet, facet.key_of(value.value), True)
+                remove_url = self.toggle_url(self.links, facet, facet.key_of(value.value), True)
                 chips.append(Chip(f"{panel.label}: {value.label}", remove_url, without))
         labels_of = dict(zip(self.index.label.values.keys, self.index.label.values.labels, strict=True))
         for slug in cleaned.get("not_label", []):
@@ -373,11 +402,11 @@ class Browser:
             without = None
             if not selection.count:
                 without = self._count_with(selection, not_label=~self.index.label.mask(rest) if rest else None)
-            remove = url_for(self.path, self.params, not_label=rest)
+            remove = self.links.url(not_label=rest)
             chips.append(Chip(f"Excluding: {labels_of.get(slug, slug)}", remove, without))
         if cleaned.get("q"):
             without = self._count_with(selection, q=None) if not selection.count else None
-            chips.append(Chip(f"Search: “{cleaned['q']}”", url_for(self.path, self.params, q=None), without))
+            chips.append(Chip(f"Search: “{cleaned['q']}”", self.links.url(q=None), without))
         return chips
 
     def _count_with(self, selection, **replaced):
@@ -389,6 +418,16 @@ class Browser:
             if current is not None:
                 mask &= current
         return int(mask.sum())
+
+
+def _positions(index, found):
+    """The entry numbers of a query's matches (ascending: the index numbers entries in id
+    order) and their sort keys, leaving out ids the index does not hold."""
+    if not index.size:
+        return found.ids[:0], None if found.keys is None else found.keys[:0]
+    at = np.clip(np.searchsorted(index.ids, found.ids), 0, index.size - 1)
+    known = index.ids[at] == found.ids
+    return at[known], None if found.keys is None else found.keys[known]
 
 
 class SqlBrowser(Browser):
@@ -425,9 +464,9 @@ class SqlBrowser(Browser):
         for facet in self.filterset.facets:
             criterion = facet.criterion(cleaned)
             for key, text in facet.described(criterion) if criterion is not None else ():
-                chips.append(Chip(f"{facet.label}: {text}", self.toggle_url(self.params, facet, key, True)))
+                chips.append(Chip(f"{facet.label}: {text}", self.toggle_url(self.links, facet, key, True)))
         if cleaned.get("q"):
-            chips.append(Chip(f"Search: “{cleaned['q']}”", url_for(self.path, self.params, q=None)))
+            chips.append(Chip(f"Search: “{cleaned['q']}”", self.links.url(q=None)))
         matching = list(queryset.values_list("id", flat=True)) if self.scope is not None else []
         return Found(count=count, ids=ids, panels=[], chips=chips, matching_ids=matching)
 

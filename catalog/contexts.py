@@ -6,7 +6,7 @@ pages, downloads). Built from a browse result; no query.
 from dataclasses import dataclass
 
 from . import charts
-from .browse import url_for
+from .browse import Links
 from .filters import REVERSED_SORTS, SORT_CHOICES, VIEW_CHOICES
 
 # Pages shown either side of the current one, besides the first and the last.
@@ -105,8 +105,9 @@ class ListControls:
 def list_controls(result, path, *, table=True):
     """The controls of a browse or topic page's list."""
     params = result.params
+    links = Links(path, params)
     views = [
-        Choice(value, label, url_for(path, params, view=None if i == 0 else value, page=params.get("page")), False)
+        Choice(value, label, links.url(view=None if i == 0 else value, page=params.get("page")), False)
         for i, (value, label) in enumerate(VIEW_CHOICES)
         if table or value != "table"
     ]
@@ -131,11 +132,11 @@ def list_controls(result, path, *, table=True):
             if column.current:
                 column.direction = direction if result.sort == sort else FLIPPED[direction]
             wanted = f"-{sort}" if result.sort == sort else sort
-            column.url = url_for(path, params, sort=None if wanted == default else wanted)
+            column.url = links.url(sort=None if wanted == default else wanted)
         columns.append(column)
 
     def url_of(n):
-        return url_for(path, params, page=n if n > 1 else None)
+        return links.url(page=n if n > 1 else None)
 
     controls = ListControls(views, sorts, columns, pagination(result.page, url_of))
     for panel in result.facets:
@@ -145,6 +146,6 @@ def list_controls(result, path, *, table=True):
             controls.year_span = (min(years), max(years)) if len(set(years)) > 1 else None
         elif panel.kind == "stars":
             panel.chart = charts.stars_distribution(panel)
-    controls.download_csv = url_for(path, params, download="csv")
-    controls.download_jsonl = url_for(path, params, download="jsonl")
+    controls.download_csv = links.url(download="csv")
+    controls.download_jsonl = links.url(download="jsonl")
     return controls

@@ -126,6 +126,21 @@ def code_type(count):
     return np.int8 if count < 2**7 else np.int16 if count < 2**15 else np.int32
 
 
+def coded(codes, chosen, count):
+    """Where `codes` (value codes of a facet of `count` values, -1 for none) is one of
+    `chosen`: a lookup in a table of the values (np.isin sorts or compares value by value)."""
+    table = np.zeros(count + 1, dtype=bool)  # the last one stands for -1
+    table[np.asarray(chosen, dtype=np.intp)] = True
+    return table[codes]
+
+
+def unpacked(packed, rows, size):
+    """The entries in any of the packed mask rows `rows`, as a boolean mask over `size` entries."""
+    if not len(rows):
+        return np.zeros(size, dtype=bool)
+    return np.unpackbits(np.bitwise_or.reduce(packed[rows], axis=0), count=size).view(bool)
+
+
 def distinct(values):
     """The distinct values, sorted (numpy's hashing `np.unique` is slower here)."""
     values = np.sort(values)
@@ -248,14 +263,18 @@ class Pairs:
         return pairs
 
     def mask(self, keys):
+        codes = self.values.codes(keys)
+        if self.packed is not None:
+            return unpacked(self.packed, codes, self.size)
         selected = np.zeros(self.size, dtype=bool)
-        selected[self.entry[np.isin(self.code, self.values.codes(keys))]] = True
+        selected[self.entry[coded(self.code, codes, len(self.values.keys))]] = True
         return selected
 
     def counts(self, base, packed_base):
         if self.packed is not None:
             return popcounts(self.packed, packed_base)
-        return np.bincount(self.code[base[self.entry]], minlength=len(self.values.keys))
+        # np.take: numpy's fancy indexing first copies 32-bit indexes to 64 bits.
+        return np.bincount(self.code[np.take(base, self.entry)], minlength=len(self.values.keys))
 
 
 class Codes:
@@ -299,7 +318,10 @@ class Codes:
         return column
 
     def mask(self, keys):
-        return np.isin(self.code, self.values.codes(keys))
+        codes = self.values.codes(keys)
+        if self.packed is not None:
+            return unpacked(self.packed, codes, len(self.code))
+        return coded(self.code, codes, len(self.values.keys))
 
     def counts(self, base, packed_base):
         if self.packed is not None:
@@ -893,7 +915,7 @@ class FacetIndex:
         self.p_pos, self.p_section = _narrow(self.positions(placements[:, 0])), _narrow(placements[:, 1])
         self.t_pos, self.t_label = _narrow(self.positions(tagged[:, 0])), _narrow(tagged[:, 1])
         self.codes = TreeCodes(tree_rows)
-        self.columns, self._orders = {}, {}
+        self.columns, self._orders, self._memo = {}, {}, {}
         # Room after each array a write grows (`appended()`), from the start: the first write
         # that adds an entry then writes after the arrays instead of copying them, so gunicorn's
         # workers go on sharing their parent's (`prepare_fork()`).
@@ -1015,6 +1037,7 @@ class FacetIndex:
                 # same arrays under the new version, nothing copied.
                 index = copy.copy(self)
                 index.version, index.seq, index._orders = version, seq, dict(self._orders)
+                index._memo = dict(self._memo)
                 return index
             return self._patched(version, seq, ids, rows, placements, tagged, tree_rows)
 
@@ -1026,6 +1049,7 @@ class FacetIndex:
             return None  # an id below the last one: numbers would move
         index = copy.copy(self)
         index.version, index.seq, index._orders, index.columns = version, seq, {}, dict(self.columns)
+        index._memo = {}
         index.__dict__.pop("_facets", None)  # the registry's facets of this index (label groups may change)
         grow = len(new_ids)
         index.ids = _appended(self.ids, _narrow(new_ids))
@@ -1162,6 +1186,19 @@ class FacetIndex:
         counts = column.counts(mine, np.packbits(mine))
         keys = column.values.keys
         return {keys[code]: int(counts[code]) for code in np.flatnonzero(counts).tolist() if keys[code] != topic_id}
+
+    def memo(self, key, compute):
+        """What `compute()` derives from this index's arrays, computed on first use and kept
+        (an index never changes: following a write makes a new one, which starts afresh).
+        For the few masks and counts every request reads; never written by the caller."""
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = compute()
+        return found
+
+    def visible(self):
+        """The entries a list may show: alive and published (a shared mask: do not write)."""
+        return self.memo("visible", lambda: self.alive & self.published)
 
     def positions(self, entry_ids):
         """Entry numbers for ids, in the given order, leaving out unknown ids."""

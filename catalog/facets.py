@@ -31,6 +31,8 @@ from .facet_index import (
     NumberColumn,
     ValueColumn,
     Values,
+    coded,
+    packed_masks,
     popcounts,
 )
 from .filters import (
@@ -59,6 +61,12 @@ class Counts:
     counts: list
     selected: set
     presorted: bool = False  # only values counted or selected, already by count then label
+    more: int = 0  # presorted: values counted but left out, past the most a panel shows
+
+
+# The most values a facet panel shows (its "show more" list, or the JSON): a presorted
+# facet's counts hold these and the selected ones only.
+SHOWN_AT_MOST = 500
 
 
 class Facet:
@@ -130,21 +138,28 @@ class ValueList(Facet):
 
     def counts(self, selection, base, packed_base, selected):
         column = self.column(selection.index)
-        counts = column.counts(base, packed_base)
+        counts = selection.column_counts(column, base, packed_base)  # label groups share one column
         wanted = self.wanted(selection.index, column)
         values = column.values
         selected = set(selected or ())
+        more = 0
         if self.sorted_by_count:
-            # Thousands of values (sites): order them in numpy, keep those counted or selected.
-            wanted = np.asarray(wanted, dtype=np.int64)
-            keep = wanted[(counts[wanted] > 0) | np.isin(wanted, values.codes(selected))]
-            wanted = keep[np.lexsort((values.label_rank[keep], -counts[keep]))].tolist()
+            # Thousands of values (sites): order them in numpy, keep those counted or selected,
+            # and only as many as a panel ever shows (the rest are counted in `more`).
+            wanted, chosen = np.asarray(wanted, dtype=np.int64), values.codes(selected)
+            keep = wanted[(counts[wanted] > 0) | coded(wanted, chosen, len(values.keys))]
+            keep = keep[np.lexsort((values.label_rank[keep], -counts[keep]))]
+            tail = keep[SHOWN_AT_MOST:]
+            tail_chosen = tail[coded(tail, chosen, len(values.keys))]
+            more = len(tail) - len(tail_chosen)
+            wanted = np.concatenate([keep[:SHOWN_AT_MOST], tail_chosen]).tolist()
         return Counts(
             [values.keys[i] for i in wanted],
             [values.labels[i] for i in wanted],
-            [int(counts[i]) for i in wanted],
+            counts[wanted].tolist() if len(wanted) else [],
             selected,
             presorted=self.sorted_by_count,
+            more=more,
         )
 
     def wanted(self, index, column):
@@ -237,7 +252,7 @@ class TopicSections:
 
     def mask(self, keys):
         chosen = np.zeros(self.size, dtype=bool)
-        chosen[self.entry[np.isin(self.code, self.values.codes(keys))]] = True
+        chosen[self.entry[coded(self.code, self.values.codes(keys), len(self.values.keys))]] = True
         return chosen
 
     def counts(self, base):
@@ -340,9 +355,14 @@ class AtLeast(Facet):
         return index.columns[self.name] >= value
 
     def counts(self, selection, base, packed_base, selected):
-        values = selection.index.columns[self.name]
+        index = selection.index
+        values = index.columns[self.name]
         thresholds = list(self.thresholds)
-        counts = [int(np.count_nonzero(base & (values >= t))) for t in thresholds]
+        # Each threshold's entries as packed bits, once per index: one AND and popcount each.
+        at_least = index.memo(
+            ("at least", self.name), lambda: packed_masks([values >= t for t in self.thresholds], index.size)
+        )
+        counts = popcounts(at_least, packed_base).tolist()
         if selected is not None and selected not in thresholds:
             position = sorted([*thresholds, selected]).index(selected)
             thresholds.insert(position, selected)
@@ -410,6 +430,11 @@ class LinkStatus(ValueList):
 
     def criterion(self, cleaned):
         return cleaned.get(self.name) or DefaultStates(k for k in LinkState.values if k != LinkState.DEAD)
+
+    def mask(self, index, value):
+        if isinstance(value, DefaultStates):  # every request without a choice: once per index
+            return index.memo(("link", "default"), lambda: ValueList.mask(self, index, value))
+        return super().mask(index, value)
 
     def counts(self, selection, base, packed_base, selected):
         counts = super().counts(selection, base, packed_base, selected)
@@ -517,28 +542,31 @@ class Selection:
 
     `criteria` maps a facet name to its criterion (see each facet's
     `criterion()`); `always` masks apply to every count (topic page scope,
-    text query, excluded labels, a chosen label outside any group).
+    text query, excluded labels, a chosen label outside any group), on top of
+    the entries a list may show (`index.visible()`). Masks are never written
+    in place: several of them are the index's own, shared by requests.
     """
 
     def __init__(self, index, criteria, *, always=(), scope=None):
         self.index, self.scope = index, scope  # scope: a topic page's TopicSections
-        self.always = index.alive.copy()
+        self.always = index.visible()
         for mask in always:
-            self.always &= mask
+            self.always = self.always & mask
         self.own = {name: facet_named(index, name).mask_in(self, value) for name, value in criteria.items()}
-        self.matches = self.always.copy()
+        self.matches = self.always
         for mask in self.own.values():
-            self.matches &= mask
-        self.count = int(self.matches.sum())
+            self.matches = self.matches & mask
+        self.count = int(np.count_nonzero(self.matches))
+        self._packed, self._counted = {}, {}
 
     def base_without(self, name):
         """Entries matching everything but the named facet."""
         if name not in self.own:
             return self.matches
-        base = self.always.copy()
+        base = self.always
         for other, mask in self.own.items():
             if other != name:
-                base &= mask
+                base = base & mask
         return base
 
     def count_without(self, name, keep=None):
@@ -546,17 +574,112 @@ class Selection:
         base = self.base_without(name)
         if keep is not None:
             base = base & facet_named(self.index, name).mask_in(self, keep)
-        return int(base.sum())
+        return int(np.count_nonzero(base))
+
+    def packed(self, base):
+        """`base` as packed bits: computed once for the facets counted over the same base."""
+        found = self._packed.get(id(base))
+        if found is None or found[0] is not base:
+            found = self._packed[id(base)] = (base, np.packbits(base))
+        return found[1]
+
+    def column_counts(self, column, base, packed_base):
+        """A column's counts over `base`, once for the facets reading the same column (label groups)."""
+        key = (id(column), id(base))
+        found = self._counted.get(key)
+        if found is None or found[0] is not column or found[1] is not base:
+            found = self._counted[key] = (column, base, column.counts(base, packed_base))
+        return found[2]
 
     def counts(self, facet, selected):
         """One facet's counts, under every active filter but its own."""
         base = self.base_without(facet.name)
-        return facet.counts(self, base, np.packbits(base), selected)
+        return facet.counts(self, base, self.packed(base), selected)
 
-    def order(self, sort, ranked_ids=None):
-        """Indexes of the matching entries, in result order."""
-        if sort == "relevance" and ranked_ids is not None:
-            positions = self.index.positions(ranked_ids)
-            return positions[self.matches[positions]]
-        order = self.index.order(sort)
-        return order[self.matches[order]]
+    def ordered_ids(self, sort, ranked=None):
+        """The matching entries' ids in result order, as a sequence (`ResultIds`) that orders
+        only as much as is read. `ranked`: the text query's (entry numbers ascending, sort
+        keys or None), for the order of relevance."""
+        if sort == "relevance" and ranked is not None:
+            positions, keys = ranked
+            hit = self.matches[positions]
+            return RankedIds(self.index, positions[hit], None if keys is None else keys[hit])
+        return OrderedIds(self.index, self.index.order(sort), self.matches, self.count)
+
+
+class ResultIds:
+    """Entry ids in result order, as a sequence the paginator slices: a page near the start
+    is found by ordering only as far as it reaches (`first()`); a download, a far page or
+    a walk through all of them computes the whole order once (`whole()`)."""
+
+    PAGE_REACH = 10_000  # a slice ending further than this reads the whole order
+
+    def __init__(self, index, size):
+        self.index, self.size, self._whole = index, size, None
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and self._whole is None:
+            start, stop, step = key.indices(self.size)
+            if step == 1 and stop <= self.PAGE_REACH:
+                return self.index.ids[self.first(stop)[start:stop]]
+        return self.whole()[key]
+
+    def __iter__(self):
+        return iter(self.whole())
+
+    def __array__(self, dtype=None, copy=None):
+        return self.whole() if dtype is None else self.whole().astype(dtype)
+
+    def whole(self):
+        if self._whole is None:
+            self._whole = self.index.ids[self.positions()]
+        return self._whole
+
+
+class OrderedIds(ResultIds):
+    """The entries of `matches` in the index's order `order` (a permutation of entry numbers)."""
+
+    def __init__(self, index, order, matches, size):
+        super().__init__(index, size)
+        self.order, self.matches = order, matches
+
+    def positions(self):
+        return self.order[self.matches[self.order]]
+
+    def first(self, n):
+        """The first `n` matching entry numbers: the order read in growing chunks, from a
+        guess of how far `n` matches reach (the matches' share of all entries)."""
+        order, matches = self.order, self.matches
+        step = int(n * len(order) / max(self.size, 1) * 1.25) + 256
+        parts, found, at = [order[:0]], 0, 0
+        while found < n and at < len(order):
+            chunk = order[at : at + step]
+            parts.append(chunk[matches[chunk]])
+            found, at, step = found + len(parts[-1]), at + step, step * 2
+        return np.concatenate(parts)[:n]
+
+
+class RankedIds(ResultIds):
+    """The entries a text query matches, best first: entry numbers ascending (by id) and each
+    one's sort key (lower first; equal keys by id), or no keys (by id)."""
+
+    def __init__(self, index, positions, keys):
+        super().__init__(index, len(positions))
+        self.ranked, self.keys = positions, keys
+
+    def positions(self):
+        if self.keys is None:
+            return self.ranked
+        return self.ranked[np.argsort(self.keys, kind="stable")]
+
+    def first(self, n):
+        """The best `n`: those with a key up to the n-th smallest, then ordered (a stable sort
+        of a few, instead of every match)."""
+        if self.keys is None or not n or n >= len(self.keys):
+            return self.positions()[:n]
+        kth = np.partition(self.keys, n - 1)[n - 1]
+        take = np.flatnonzero(self.keys <= kth)
+        return self.ranked[take[np.argsort(self.keys[take], kind="stable")][:n]]

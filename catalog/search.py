@@ -131,6 +131,28 @@ def parse_query(text):
     return query
 
 
+@dataclass
+class Matches:
+    """The entries a query matches: their ids, ascending, and when ranked each one's sort
+    key (lower first, ties by id), so that a page can order only the entries it shows
+    instead of every match (`facets.Selection.ordered_ids`)."""
+
+    ids: np.ndarray
+    keys: np.ndarray | None = None
+
+    @classmethod
+    def in_order(cls, ids):
+        """The matches of a list of ids in result order (the database's answer)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        by_id = np.argsort(ids, kind="stable")
+        return cls(ids[by_id], by_id.astype(np.float64))
+
+    def ranked_ids(self):
+        """The ids, best first (by id when not ranked), as a list."""
+        ids = self.ids if self.keys is None else self.ids[np.argsort(self.keys, kind="stable")]
+        return ids.tolist()
+
+
 def matching_ids(text, *, ranked=True, version=None):
     """Ids of entries matching the query `text` (see `parse_query`); best match
     first when `ranked`, else in no particular order.
@@ -140,17 +162,23 @@ def matching_ids(text, *, ranked=True, version=None):
     (`catalog/search_index.py`, at the data `version` when given) answers what
     it can answer exactly; the database the rest (`sql_matching_ids`).
     """
+    found = matches(text, ranked=ranked, version=version)
+    return None if found is None else found.ranked_ids()
+
+
+def matches(text, *, ranked=True, version=None):
+    """`matching_ids()` as `Matches` (ids ascending, each one's rank), or None."""
     from . import search_index  # it reads this module's queries
 
     parsed = parse_query(text)
     if not parsed and not parsed.excluded:
         return None
     try:
-        found = search_index.answer(parsed, ranked=ranked, version=version)
+        found = search_index.matches(parsed, ranked=ranked, version=version)
     except Exception:  # a slower answer, never an error page
         logger.exception("in-memory search failed; searching in SQL")
         found = None
-    return found if found is not None else _sql_answer(parsed, ranked=ranked)
+    return found if found is not None else Matches.in_order(_sql_answer(parsed, ranked=ranked))
 
 
 def sql_matching_ids(text, *, ranked=True):

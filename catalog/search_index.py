@@ -46,6 +46,7 @@ from .dbsync import FTS_COLUMNS
 from .facet_index import _fetch, current_state, current_version, logged_since, snapshot, trim_heap
 from .facet_index import _in_chunks as _fetch_in
 from .models import Entry, Label, TaggedEntry
+from .search import Matches
 
 logger = logging.getLogger(__name__)
 
@@ -527,6 +528,13 @@ def _followed(index):
 def answer(parsed, *, ranked, version=None):
     """The ids `search.matching_ids()` gives for the parsed query (best first when
     `ranked`, else by id), or None when this index cannot answer it exactly."""
+    found = matches(parsed, ranked=ranked, version=version)
+    return None if found is None else found.ranked_ids()
+
+
+def matches(parsed, *, ranked, version=None):
+    """`answer()` as `search.Matches`: the ids ascending and, when ranked, each one's sort
+    key (the database's rank), so that a page sorts only what it shows."""
     index = get_text_index(version)
     if index is None:
         return None
@@ -537,7 +545,7 @@ def answer(parsed, *, ranked, version=None):
 
 def _only_excluded(index, hit):
     """A query of exclusions only: every entry but those (by id)."""
-    return np.flatnonzero(index.present & ~hit).tolist()
+    return Matches(np.flatnonzero(index.present & ~hit))
 
 
 def _fts5_answer(index, parsed, ranked):
@@ -569,10 +577,10 @@ def _fts5_answer(index, parsed, ranked):
         match &= any_of(clause)
     ids = np.flatnonzero(match)
     if not ranked or not len(ids):
-        return ids.tolist()
+        return Matches(ids)
     # Every phrase of the expression, in its order: the clauses' terms, then the excluded.
     scores = index.bm25(ids, [frequency(p) for p in [*(p for clause in clauses for p in clause), *excluded]])
-    return ids[np.lexsort((ids, scores))].tolist()
+    return Matches(ids, scores)  # ids ascending: by score, then id, as FTS5's ORDER BY bm25
 
 
 @lru_cache(maxsize=4096)
@@ -670,7 +678,7 @@ def _tsquery_answer(index, parsed, ranked):
         return _only_excluded(index, hit)
     ids = np.flatnonzero(hit)
     if not ranked or not len(ids):
-        return ids.tolist()
+        return Matches(ids)
     spans = _positive(tree)
     if spans is not None:
         ranks = index.cover_ranks(spans)[ids]
@@ -682,4 +690,4 @@ def _tsquery_answer(index, parsed, ranked):
             )
         )
         ranks = np.array([rows[i] for i in ids.tolist()], dtype=np.float32)
-    return ids[np.lexsort((ids, -ranks.astype(np.float64)))].tolist()
+    return Matches(ids, -ranks.astype(np.float64))  # by rank, best first, then id
