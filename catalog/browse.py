@@ -423,11 +423,8 @@ class Browser:
 def _positions(index, found):
     """The entry numbers of a query's matches (ascending: the index numbers entries in id
     order) and their sort keys, leaving out ids the index does not hold."""
-    if not index.size:
-        return found.ids[:0], None if found.keys is None else found.keys[:0]
-    at = np.clip(np.searchsorted(index.ids, found.ids), 0, index.size - 1)
-    known = index.ids[at] == found.ids
-    return at[known], None if found.keys is None else found.keys[known]
+    positions, known = index.located(found.ids)
+    return positions, None if found.keys is None else found.keys[known]
 
 
 class SqlBrowser(Browser):

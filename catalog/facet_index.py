@@ -1202,14 +1202,21 @@ class FacetIndex:
 
     def positions(self, entry_ids):
         """Entry numbers for ids, in the given order, leaving out unknown ids."""
+        return self.located(entry_ids)[0]
+
+    def located(self, entry_ids):
+        """(the entry numbers of the ids this index holds, in the given order; which of
+        `entry_ids` it holds, a mask over them)."""
         ids = np.asarray(entry_ids, dtype=np.int64)
         if not self.size:
-            return ids[:0]
+            return ids[:0], np.zeros(len(ids), dtype=bool)
+        fits = True
         if self.ids.dtype != ids.dtype:  # searched in the ids' own type (not a 64-bit copy of them)
-            ids = ids[(ids >= np.iinfo(self.ids.dtype).min) & (ids <= np.iinfo(self.ids.dtype).max)]
-            ids = ids.astype(self.ids.dtype)
+            fits = (ids >= np.iinfo(self.ids.dtype).min) & (ids <= np.iinfo(self.ids.dtype).max)
+            ids = np.where(fits, ids, 0).astype(self.ids.dtype)
         pos = np.clip(np.searchsorted(self.ids, ids), 0, self.size - 1)
-        return pos[self.ids[pos] == ids]
+        known = (self.ids[pos] == ids) & fits
+        return pos[known], known
 
     def order(self, sort):
         """A result order (a permutation of entry numbers), computed on first use."""
