@@ -48,7 +48,7 @@ from .models import (
     TaggedEntry,
     Topic,
 )
-from .visibility import VISIBLE_FIELD
+from .visibility import HIDDEN_LINK_STATE, VISIBLE_FIELD
 
 logger = logging.getLogger(__name__)
 
@@ -377,6 +377,17 @@ class SectionRow(NamedTuple):
     has_prose: bool  # the prose itself is read only for a page that shows some
 
 
+class TopicListings(NamedTuple):
+    """A topic page's listings as arrays, one item a placement: its section id, its id, the id
+    of the listing it is nested under (-1: none), its entry's year (0: none) and its position."""
+
+    section: np.ndarray
+    pk: np.ndarray
+    parent: np.ndarray
+    year: np.ndarray
+    position: np.ndarray
+
+
 class LabelRow(NamedTuple):
     id: int
     slug: str
@@ -579,6 +590,10 @@ PROBES = 31  # titles read a round when an entry is put in title order (`FacetIn
 # the same text), then id; with no collation rules that differ between databases or locales.
 TITLE_KEY = "lower(title)"
 TITLE_ORDER = {"sqlite": f"{TITLE_KEY} COLLATE BINARY", "postgresql": f'{TITLE_KEY} COLLATE "C"'}
+# A placement as the index reads it: the (entry, section) pair the facets count, then what a
+# topic page orders its listings by (`FacetIndex.topic_listings`): its id, position and parent (-1: none).
+PLACEMENT_COLUMNS = "entry_id, section_id, id, position, COALESCE(parent_id, -1)"
+LISTING_ARRAYS = ("p_id", "p_position", "p_parent")  # beside p_pos and p_section, in their order
 
 
 @dataclass
@@ -609,8 +624,8 @@ def _chunks(sql, params=()):
             yield rows
 
 
-def _pairs(rows):
-    return np.array(rows, dtype=np.int64).reshape(-1, 2)
+def _pairs(rows, width=2):
+    return np.array(rows, dtype=np.int64).reshape(-1, width)
 
 
 def _narrow(numbers):
@@ -627,8 +642,8 @@ def _appended(array, tail):
     return appended(array, tail)
 
 
-def _stacked_pairs(chunks):
-    return np.concatenate([_pairs([]), *(_pairs(rows) for rows in chunks)])
+def _stacked_pairs(chunks, width=2):
+    return np.concatenate([_pairs([], width), *(_pairs(rows, width) for rows in chunks)])
 
 
 def field_values(spec, column, vocabularies):
@@ -788,7 +803,10 @@ def load_changes(seen):
     ids = sorted(i for i in changed if i is not None)
     placement, tagged = Placement._meta.db_table, TaggedEntry._meta.db_table
     entries = _entries_by_id(_entry_columns(index_fields()), ids)
-    placements = _pairs(_in_chunks(f"SELECT entry_id, section_id FROM {placement} WHERE entry_id IN ({{marks}})", ids))  # noqa: S608
+    placements = _pairs(
+        _in_chunks(f"SELECT {PLACEMENT_COLUMNS} FROM {placement} WHERE entry_id IN ({{marks}})", ids),  # noqa: S608
+        width=5,
+    )
     labels = _pairs(
         _in_chunks(f"SELECT content_object_id, tag_id FROM {tagged} WHERE content_object_id IN ({{marks}})", ids)  # noqa: S608
     )
@@ -902,7 +920,7 @@ class FacetIndex:
     """
 
     def __init__(self, version, seq, tree_rows, entries, placements, tagged):
-        """`entries`: `EntryArrays`; `placements`, `tagged`: (entry id, section or label id) rows."""
+        """`entries`: `EntryArrays`; `placements`: PLACEMENT_COLUMNS rows; `tagged`: (entry id, label id) rows."""
         self.version, self.seq, self.tree = version, seq, tree_rows
         self.fields, self.vocabularies = entries.fields, entries.vocabularies
         self.ids, self.raw = _narrow(entries.ids), entries.raw
@@ -913,6 +931,8 @@ class FacetIndex:
         self.title_rank = np.empty(self.size, dtype=np.float64)
         self.title_rank[self.title_sorted] = np.arange(self.size, dtype=np.float64)
         self.p_pos, self.p_section = _narrow(self.positions(placements[:, 0])), _narrow(placements[:, 1])
+        for i, name in enumerate(LISTING_ARRAYS, start=2):
+            setattr(self, name, _narrow(placements[:, i]))
         self.t_pos, self.t_label = _narrow(self.positions(tagged[:, 0])), _narrow(tagged[:, 1])
         self.codes = TreeCodes(tree_rows)
         self.columns, self._orders, self._memo = {}, {}, {}
@@ -922,6 +942,8 @@ class FacetIndex:
         self.ids, self.alive, self.title_rank = with_room(self.ids), with_room(self.alive), with_room(self.title_rank)
         self.raw = {name: with_room(values) for name, values in self.raw.items()}
         self.p_pos, self.p_section = with_room(self.p_pos), with_room(self.p_section)
+        for name in LISTING_ARRAYS:
+            setattr(self, name, with_room(getattr(self, name)))
         self.t_pos, self.t_label = with_room(self.t_pos), with_room(self.t_label)
         self._derive_entry_columns()
         self._derive_placed_columns()
@@ -938,7 +960,7 @@ class FacetIndex:
         with snapshot():
             version, seq = current_state()
             tree_rows, entries = load_tree(), EntryArrays.read(index_fields())
-            placements = _stacked_pairs(_chunks(f"SELECT entry_id, section_id FROM {placement}"))  # noqa: S608
+            placements = _stacked_pairs(_chunks(f"SELECT {PLACEMENT_COLUMNS} FROM {placement}"), width=5)  # noqa: S608
             labels = _stacked_pairs(_chunks(f"SELECT content_object_id, tag_id FROM {tagged}"))  # noqa: S608
         return cls(version, seq, tree_rows, entries, placements, labels)
 
@@ -1076,15 +1098,20 @@ class FacetIndex:
         changed = np.sort(changed)
         p_pos, t_pos = _narrow(index.positions(placements[:, 0])), _narrow(index.positions(tagged[:, 0]))
         p_section, t_label = _narrow(placements[:, 1]), _narrow(tagged[:, 1])
+        listed = {name: _narrow(placements[:, i]) for i, name in enumerate(LISTING_ARRAYS, start=2)}
         if changed.size and changed[0] >= self.size:  # new entries only: their rows go at the end
             index.p_pos, index.p_section = _appended(self.p_pos, p_pos), _appended(self.p_section, p_section)
             index.t_pos, index.t_label = _appended(self.t_pos, t_pos), _appended(self.t_label, t_label)
+            for name, values in listed.items():
+                setattr(index, name, _appended(getattr(self, name), values))
         else:
             dropped = np.zeros(index.size, dtype=bool)
             dropped[changed] = True
             keep_p, keep_t = ~dropped[self.p_pos], ~dropped[self.t_pos]
             index.p_pos = np.concatenate([self.p_pos[keep_p], p_pos])
             index.p_section = np.concatenate([self.p_section[keep_p], p_section])
+            for name, values in listed.items():
+                setattr(index, name, np.concatenate([getattr(self, name)[keep_p], values]))
             index.t_pos = np.concatenate([self.t_pos[keep_t], t_pos])
             index.t_label = np.concatenate([self.t_label[keep_t], t_label])
         index._orders = {sort: index._patched_order(sort, order, changed, self) for sort, order in self._orders.items()}
@@ -1200,6 +1227,24 @@ class FacetIndex:
         """The entries a list may show: alive and published (a shared mask: do not write)."""
         return self.memo("visible", lambda: self.alive & self.published)
 
+    def topic_listings(self, topic_id, only=None):
+        """The listings a topic page orders (`TopicListings`, in no order): the placements in
+        its sections of the entries it lists (visible, the link not dead); with `only` (entry
+        ids the reader's filters chose), of those of them that are visible."""
+        position = self.codes.topic_values["topic_id"].position.get(topic_id, -1)
+        sections = self.codes.section_ids[self.codes.topic_codes["topic_id"] == position]
+        # A lookup table over the topic's section ids: one pass over the placements.
+        at = np.flatnonzero(np.isin(self.p_section, sections, kind="table")) if len(sections) else np.zeros(0, int)
+        entry = self.p_pos[at]
+        shown = self.alive[entry] & self.published[entry]
+        if only is None:
+            shown &= self.columns["link"].code[entry] != LINK_STATES.position[HIDDEN_LINK_STATE]
+        else:
+            shown &= np.isin(self.ids[entry], np.fromiter(only, dtype=np.int64, count=len(only)))
+        at, entry = at[shown], entry[shown]
+        section, pk, parent, position = self.p_section[at], self.p_id[at], self.p_parent[at], self.p_position[at]
+        return TopicListings(section, pk, parent, self.year[entry], position)
+
     def positions(self, entry_ids):
         """Entry numbers for ids, in the given order, leaving out unknown ids."""
         return self.located(entry_ids)[0]
@@ -1295,6 +1340,9 @@ class SqlChoices:
 
     def shared_entries(self, topic_id):
         return None  # pages.related_topics() counts them in SQL
+
+    def topic_listings(self, topic_id, only=None):
+        return None  # pages.topic_outline() reads them in SQL
 
     label = property(lambda self: self.columns["label"])
     group_keys = _group_keys

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
+import numpy as np
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from . import tree
+from .facet_index import TopicListings
 from .linkhealth import wayback
 from .models import (
     Edition,
@@ -230,7 +232,7 @@ def edition_switch(slug, current, editions):
     return links, bool(topics), topics.get(current.pk)
 
 
-def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, link=None):
+def topic_outline(topic, only=None, *, sections=None, listings=None, expand=None, page=None, link=None):
     """The topic's section tree with its entries placed, newest year first.
 
     With `only` (a set of entry ids), just those entries, and only the
@@ -239,9 +241,10 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
     (`hidden` says how many more, `more_url` shows them all), and a section
     named by `expand` (its slug) shows alone, PAGE_LISTINGS a page.
     `link(**changes)` makes those URLs. `sections`: the topic's sections in
-    order, when the caller has them (the facet index's rows). Three queries,
-    four without `sections`: placements, the entries shown with their labels;
-    one more for the prose of the index's sections, when the topic has some.
+    order, and `listings`: its listings (`TopicListings`), when the caller has
+    them (the facet index's). Two queries, the entries shown with their labels;
+    one more for the listings without `listings`, one for the sections without
+    `sections`, one for the prose of the index's sections when the topic has some.
     """
     if sections is None:
         sections = list(Section.objects.filter(topic=topic).order_by("position", "id"))
@@ -250,22 +253,7 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
     for s in sections:
         nodes[s.id].children = [nodes[c.id] for c in children.get(s.id, [])]
     roots = [nodes[s.id] for s in children.get(None, [])]
-    placed = {}
-    # The order of Placement.objects.for_topic(), without loading the entries yet.
-    # Unpublished entries never; dead links only when the browse index chose them (`only`).
-    shown = listed_entries("entry") if only is None else visible_entries("entry")
-    placements = Placement.objects.filter(shown, section__topic=topic)
-    rows = placements.order_by("section_id", F("entry__year").desc(nulls_last=True), "position", "id").values_list(
-        "section_id", "entry_id", "id", "parent_id"
-    )  # numbers only: a long page sorts thousands, and shows at most PAGE_LISTINGS with their words
-    nested = {}  # section id: [(placement id, parent placement id, entry id)] in page order
-    placement_of = {}  # (section id, entry id): (placement id, parent placement id)
-    for section_id, entry_id, pk, parent_id in rows:
-        if only is None or entry_id in only:
-            nested.setdefault(section_id, []).append((pk, parent_id, entry_id))
-            placement_of[section_id, entry_id] = (pk, parent_id)
-    for section_id, items in nested.items():
-        placed[section_id] = listing_order(items)
+    placed = ListingOrder(sql_listings(topic, only) if listings is None else listings)
     # Sections as models carry their prose; the index's rows say which have some.
     prose_of = {s.id: s.prose for s in sections if getattr(s, "prose", "")}
     if any(getattr(s, "has_prose", False) for s in sections):
@@ -278,20 +266,21 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
         total = 0
         for node in node_list:
             node.depth = depth
-            node.count = len(placed.get(node.section.id, ()))
+            node.count = placed.count(node.section.id)
             node.total = node.count + finish(node.children, depth + 1)
             total += node.total
         return total
 
-    listings = finish(roots, 1)
+    listed = finish(roots, 1)
     if only is not None:
         roots = prune(roots)
-    outline = Outline(roots=roots, shown=roots, listings=listings)
+    outline = Outline(roots=roots, shown=roots, listings=listed)
     chosen = next((n for n in nodes.values() if n.section.slug == expand and n.count), None)
     if chosen is not None:
-        paginator = Paginator(placed[chosen.section.id], PAGE_LISTINGS)
-        outline.page = paginator.get_page(page)
-        alone = SectionNode(chosen.section, 1, list(outline.page.object_list), total=chosen.count)
+        outline.page = Paginator(range(chosen.count), PAGE_LISTINGS).get_page(page)
+        shown = outline.page.object_list  # a range of the section's listings
+        alone = SectionNode(chosen.section, 1, placed.keys(chosen.section.id, shown.start, shown.stop))
+        alone.total = chosen.count
         alone.prose = chosen.prose
         outline.shown, outline.expanded = [alone], alone
         if link:
@@ -304,34 +293,79 @@ def topic_outline(topic, only=None, *, sections=None, expand=None, page=None, li
                 outline.next_url = link(expand=expand, page=outline.page.next_page_number())
     else:
         # Collapsed: every section shows its first few, within the page's budget.
-        budget = PAGE_LISTINGS // max(1, sum(1 for ids in placed.values() if ids)) if listings > PAGE_LISTINGS else None
+        budget = PAGE_LISTINGS // max(1, len(placed.runs)) if listed > PAGE_LISTINGS else None
         for node in nodes.values():
-            ids = placed.get(node.section.id, [])
-            keep = len(ids) if budget is None else max(PREVIEW_LISTINGS, budget)
-            node.entries, node.hidden = ids[:keep], max(0, len(ids) - keep)
+            count = placed.count(node.section.id)
+            keep = count if budget is None else max(PREVIEW_LISTINGS, budget)
+            node.entries, node.hidden = placed.keys(node.section.id, 0, keep), max(0, count - keep)
             if node.hidden and link:
                 node.more_url = link(expand=node.section.slug, page=None) + f"#{node.section.slug}"
         outline.collapsed = budget is not None
     outline.toc, outline.body = flat(outline.roots), flat(outline.shown)
-    shown = outline.body
-    found = listing_rows([placement_of[node.section.id, i][0] for node in shown for i in node.entries])
-    for node in shown:
-        keys = [placement_of[node.section.id, i] for i in node.entries]
-        node.entries = nest_listings({key: found[key[0]] for key in keys if key[0] in found})
+    found = listing_rows([pk for node in outline.body for pk, _ in node.entries])
+    for node in outline.body:
+        node.entries = nest_listings({key: found[key[0]] for key in node.entries if key[0] in found})
     return outline
 
 
+def sql_listings(topic, only=None):
+    """`FacetIndex.topic_listings()` from SQL (when there is no index): one query, of numbers only."""
+    shown = listed_entries("entry") if only is None else visible_entries("entry")
+    rows = Placement.objects.filter(shown, section__topic=topic).values_list(
+        "section_id", "id", "parent_id", "entry__year", "position", "entry_id"
+    )
+    rows = [row for row in rows if only is None or row[5] in only]
+    section, pk, parent, year, position, _ = zip(*rows, strict=True) if rows else [()] * 6
+    return TopicListings(
+        np.array(section, dtype=np.int64),
+        np.array(pk, dtype=np.int64),
+        np.array([-1 if p is None else p for p in parent], dtype=np.int64),
+        np.array([y or 0 for y in year], dtype=np.int64),
+        np.array(position, dtype=np.int64),
+    )
+
+
+class ListingOrder:
+    """A topic page's listings in page order (that of `Placement.objects.for_topic()`): by
+    section, newest year first (none last), then position and id, and a listing nested under
+    another of its section right after it, depth first. Each section's listings are a run
+    of (placement id, parent placement id) arrays: a topic of 14,000 listings shows 500, and
+    only those become Python objects."""
+
+    def __init__(self, listings):
+        year = listings.year.astype(np.int64)
+        order = np.lexsort((listings.pk, listings.position, -year, listings.section))
+        section = listings.section[order]
+        self.pk, self.parent = listings.pk[order].astype(np.int64), listings.parent[order].astype(np.int64)
+        ids, starts, counts = np.unique(section, return_index=True, return_counts=True)
+        self.runs = {s: (a, a + n) for s, a, n in zip(ids.tolist(), starts.tolist(), counts.tolist(), strict=True)}
+        for section_id in set(section[self.parent >= 0].tolist()):  # sections where a listing has a parent
+            start, end = self.runs[section_id]
+            items = listing_order(list(zip(self.pk[start:end].tolist(), self.parent[start:end].tolist(), strict=True)))
+            self.pk[start:end], self.parent[start:end] = zip(*items, strict=True)
+
+    def count(self, section_id):
+        start, end = self.runs.get(section_id, (0, 0))
+        return end - start
+
+    def keys(self, section_id, start, stop):
+        """(placement id, parent placement id) of the section's listings `start` to `stop` in order."""
+        first, end = self.runs.get(section_id, (0, 0))
+        at = slice(first + start, min(first + stop, end))
+        return list(zip(self.pk[at].tolist(), self.parent[at].tolist(), strict=True))
+
+
 def listing_order(items):
-    """Entry ids of a section's listings, each followed by those nested under it
-    (`items`: (placement id, parent placement id, entry id) in the page's order)."""
-    present = {pk for pk, _, _ in items}
-    if not any(parent in present for _, parent, _ in items):
-        return [entry_id for _, _, entry_id in items]  # nothing nested: the given order
+    """A section's listings `items` ((placement id, parent placement id) in the page's
+    order), each followed by those nested under it."""
+    present = {pk for pk, _ in items}
+    if not any(parent in present for _, parent in items):
+        return items  # nothing nested: the given order
     children = tree.children_of(items, parent=lambda item: item[1] if item[1] in present else None)
-    order = [entry_id for _, (_, _, entry_id) in tree.depth_first(children, key=lambda item: item[0])]
+    order = [item for _, item in tree.depth_first(children, key=lambda item: item[0])]
     if len(order) < len(items):  # a cycle of nesting (which validation forbids): list them all the same
-        reached = set(order)
-        order += [entry_id for _, _, entry_id in items if entry_id not in reached]
+        reached = {pk for pk, _ in order}
+        order += [item for item in items if item[0] not in reached]
     return order
 
 

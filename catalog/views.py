@@ -138,6 +138,7 @@ def topic(request, slug, edition=None):
             page,
             only=only,
             sections=[s for s in index.tree.sections if s.topic_id == page.pk] if index.tree else None,
+            listings=index.topic_listings(page.pk, only),
             expand=request.GET.get("expand"),
             page=request.GET.get("page"),
             link=lambda **changes: url_for(request.path, request.GET, **changes),

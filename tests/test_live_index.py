@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 
-from catalog import facet_index
+from catalog import facet_index, pages
 from catalog.browse import Browser, SqlBrowser
-from catalog.models import CatalogChange, Edition, Entry, Label, Placement, Section
+from catalog.models import CatalogChange, Edition, Entry, Label, Placement, Section, Topic
 
 from .conftest import build_catalog
 from .test_browse_facets import database_ids, query
@@ -216,6 +217,19 @@ def seen_by_readers(index, views=VIEWS):
     return pages
 
 
+def topic_listings(index, listings=None):
+    """Every topic page's listings (that the index holds: its topics), with and without a
+    filter's entries, in a fixed order: from the index, or from `listings(topic, only)`."""
+    some = {i for i in index.ids.tolist() if i % 3 == 0}  # a filter's choice, whatever was written since
+    topics = Topic.objects.in_bulk([t.id for t in index.tree.topics])
+
+    def rows(*args):
+        found = index.topic_listings(*args) if listings is None else listings(topics[args[0]], *args[1:])
+        return sorted(zip(*(array.tolist() for array in found), strict=True))
+
+    return {t.id: (rows(t.id), rows(t.id, some)) for t in index.tree.topics}
+
+
 def _entry():
     return Entry.objects.filter(placements__isnull=False).order_by("id").first()
 
@@ -273,6 +287,25 @@ def delete_entries(make):
     Entry.objects.filter(pk__in=list(Entry.objects.order_by("-id").values_list("id", flat=True)[:5])).delete()
 
 
+def nest_listings(make):
+    # Listings of a section reordered, one nested under another, and one moved to another section.
+    section = Section.objects.annotate(n=Count("placements")).filter(n__gte=3).order_by("id").first()
+    first, second, third = section.placements.order_by("id")[:3]
+    Placement.objects.filter(pk=second.pk).update(parent=first, position=0)
+    Placement.objects.filter(pk=third.pk).update(parent=second, position=1000)
+    moved = Placement.objects.exclude(section=section).exclude(entry__placements__section=section).first()
+    Placement.objects.filter(pk=moved.pk).update(section=section)
+
+
+def delete_a_parent_listing(make):
+    # Its children are nested no more (SET_NULL: an update of theirs, which logs their entries).
+    parent = Placement.objects.filter(children__isnull=False).order_by("id").first()
+    if parent is None:
+        nest_listings(make)
+        parent = Placement.objects.filter(children__isnull=False).order_by("id").first()
+    parent.delete()
+
+
 def queryset_update(make):
     Entry.objects.filter(year__lt=2021).update(year=2012, featured=True)
 
@@ -294,6 +327,8 @@ WRITES = [
     delete_entries,
     queryset_update,
     respell_language,
+    nest_listings,
+    delete_a_parent_listing,
 ]
 
 
@@ -304,15 +339,19 @@ def test_following_the_change_log_equals_a_full_build(make, write):
     shown_before = seen_by_readers(before)
     # The text search asks the database itself, and entries are fetched from it: counts and facets.
     untouched = [(count, facets) for count, _, facets, _ in seen_by_readers(before, VIEWS[:-1])]
+    listed_before = topic_listings(before)
     write(make)
     followed = before.caught_up()
     assert followed is not None, "a small write is followed, not rebuilt"
     full = facet_index.FacetIndex.load()
     assert followed.version == full.version and followed.seq == full.seq
     assert seen_by_readers(followed) == seen_by_readers(full)
-    assert seen_by_readers(full) != shown_before  # the write shows
+    # Topic pages' listings: the database's, after the write.
+    assert topic_listings(followed) == topic_listings(full) == topic_listings(full, pages.sql_listings)
+    assert (seen_by_readers(full), topic_listings(full)) != (shown_before, listed_before)  # the write shows
     # ...and the old index is untouched.
     assert [(count, facets) for count, _, facets, _ in seen_by_readers(before, VIEWS[:-1])] == untouched
+    assert topic_listings(before) == listed_before
 
 
 def test_several_writes_in_a_row_are_followed_one_by_one(make):
@@ -322,6 +361,7 @@ def test_several_writes_in_a_row_are_followed_one_by_one(make):
         write(make)
         index = index.caught_up()
         assert index is not None, write.__name__
+        assert topic_listings(index) == topic_listings(index, pages.sql_listings), write.__name__
     assert seen_by_readers(index) == seen_by_readers(facet_index.FacetIndex.load())
 
 

@@ -315,3 +315,91 @@ def test_explore_related_ranks_by_shared_published_entries(client, make, setting
     by_sql, _ = pages.related_topics(here)
     by_index, _ = pages.related_topics(here, shared=index.shared_entries(here.pk))
     assert [(t.title, t.shared) for t in by_sql] == [(t.title, t.shared) for t in by_index] == [("A", 3), ("B", 1)]
+
+
+def _seen(outline):
+    """What a reader gets of an outline: the body's sections with their counts and listings
+    (nested) in order, and the table of contents."""
+
+    def listing(row):
+        return (row["pk"], row["title"], [listing(child) for child in row["children"]])
+
+    body = [(n.slug, n.depth, n.count, n.total, n.hidden, [listing(row) for row in n.entries]) for n in outline.body]
+    return body, [(n.slug, n.total) for n in outline.toc], outline.listings, outline.collapsed
+
+
+def _by_index_and_sql(topic, **kwargs):
+    index = facet_index.get_index()
+    sections = [s for s in index.tree.sections if s.topic_id == topic.pk]
+    listings = index.topic_listings(topic.pk, kwargs.get("only"))
+    return _seen(pages.topic_outline(topic, sections=sections, listings=listings, **kwargs)), _seen(
+        pages.topic_outline(topic, **kwargs)
+    )
+
+
+def test_the_outline_from_the_index_is_the_one_from_sql_after_each_write(make, monkeypatch):
+    """The facet index orders a topic's listings as the database would (newest year first,
+    none last, then position and id; nested listings after their parent; unpublished entries
+    never, dead links only when filtering), with the same counts, collapsed and expanded,
+    and follows every kind of write to them."""
+    monkeypatch.setattr(pages, "PAGE_LISTINGS", 12)  # collapsed and paged with a small page
+    topic = make.topic(slug="order", title="Order")
+    top, other = make.section(topic=topic), make.section(topic=topic)
+    child = make.section(topic=topic, parent=top)
+    years = [2021, None, 2024, 2021, 2019, 2024, None, 2020]
+    entries = [make.entry(section=top, title=f"Top {i}", year=y, position=i % 3) for i, y in enumerate(years)]
+    for i in range(20):
+        make.entry(section=other, title=f"Other {i}", year=2000 + i % 4, position=(7 * i) % 5)
+    make.entry(section=child, title="Child 0", year=2022)
+    draft = make.entry(section=top, title="Draft", year=2025, published=False)
+    dead = make.entry(section=top, title="Dead", year=2025, link_state="dead")
+    placement = {p.entry_id: p for p in Placement.objects.filter(section__topic=topic)}
+    placement[entries[3].pk].parent = placement[entries[1].pk]  # nested under an older listing
+    placement[entries[3].pk].save()
+    placement[entries[4].pk].parent = placement[entries[3].pk]
+    placement[entries[4].pk].save()
+
+    index = facet_index.get_index()
+    sections = [s for s in index.tree.sections if s.topic_id == topic.pk]
+    outline = pages.topic_outline(topic, sections=sections, listings=index.topic_listings(topic.pk), expand=top.slug)
+    top_rows = outline.body[0].entries
+    # 2024 (the same position: by id), 2021, 2020, then no year (by position); Top 3 and Top 4 under Top 1.
+    assert [(row["title"], [c["title"] for c in row["children"]]) for row in top_rows] == [
+        ("Top 2", []),
+        ("Top 5", []),
+        ("Top 0", []),
+        ("Top 7", []),
+        ("Top 6", []),
+        ("Top 1", ["Top 3"]),
+    ]
+    assert top_rows[5]["children"][0]["children"][0]["title"] == "Top 4"
+
+    def edit_year():
+        Entry.objects.filter(pk=entries[6].pk).update(year=2030)
+
+    def move_and_nest():
+        Placement.objects.filter(pk=placement[entries[0].pk].pk).update(position=9, parent=placement[entries[2].pk])
+
+    def delete_a_parent():  # its children are nested no more (SET_NULL)
+        Placement.objects.filter(pk=placement[entries[1].pk].pk).delete()
+
+    def publish_and_kill():
+        Entry.objects.filter(pk=draft.pk).update(published=True)
+        Entry.objects.filter(pk=entries[5].pk).update(link_state="dead")
+
+    def add_listings():
+        for i in range(3):
+            make.entry(section=child, title=f"New {i}", year=None, position=1)
+
+    def move_to_another_section():
+        Placement.objects.filter(pk=placement[entries[2].pk].pk).update(section=other)
+
+    writes = (edit_year, move_and_nest, delete_a_parent, publish_and_kill, add_listings, move_to_another_section)
+    for write in (None, *writes):
+        if write:
+            write()
+        ids = set(Entry.objects.filter(title__contains="2").values_list("id", flat=True)) | {dead.pk}
+        for kwargs in ({}, {"expand": other.slug}, {"expand": other.slug, "page": "2"}, {"only": ids}):
+            by_index, by_sql = _by_index_and_sql(topic, **kwargs)
+            assert by_index == by_sql, (write and write.__name__, kwargs)
+        assert _by_index_and_sql(topic)[0][3], "collapsed: more listings than a page holds"
