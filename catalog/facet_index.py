@@ -1434,9 +1434,10 @@ def prepare_fork():
 
     version = current_version()
     with suppress(IndexUnavailable):  # else the workers build it themselves
-        refresh(version)  # not get_index(): no follower thread in the parent
+        refresh(version).order("newest")  # not get_index(): no follower thread in the parent
     text = search_index.get_text_index(version)  # the search's own index, shared the same way
-    mapped(_index, text)  # file-backed pages: a worker's memory then holds only those it reads
+    # File-backed pages (`catalog/arrays.py`): a worker's memory holds only those it reads.
+    mapped(_index, text)  # with the default order, which a worker would otherwise sort first
     for conn in connections.all(initialized_only=True):
         conn.close()
         if conn.vendor == "postgresql":
