@@ -642,6 +642,22 @@ def _appended(array, tail):
     return appended(array, tail)
 
 
+def _rows_followed(old, new, dropped):
+    """Rows (parallel arrays, entry numbers first, in no order) with those of the entries
+    `dropped` (a mask over entry numbers) replaced by `new`, theirs now. A write that only
+    adds rows (a label added, the placements as they were) puts them in the room after the
+    arrays, copying nothing; one that takes a row away copies the arrays without it."""
+    gone = np.flatnonzero(dropped[old[0]])
+    before = set(zip(*(column[gone].tolist() for column in old), strict=True))
+    rows = list(zip(*(column.tolist() for column in new), strict=True))
+    if before <= set(rows):
+        added = np.array([row not in before for row in rows], dtype=bool)
+        return [_appended(column, part[added]) for column, part in zip(old, new, strict=True)]
+    keep = np.ones(len(old[0]), dtype=bool)
+    keep[gone] = False
+    return [np.concatenate([column[keep], part]) for column, part in zip(old, new, strict=True)]
+
+
 def _stacked_pairs(chunks, width=2):
     return np.concatenate([_pairs([], width), *(_pairs(rows, width) for rows in chunks)])
 
@@ -1107,13 +1123,11 @@ class FacetIndex:
         else:
             dropped = np.zeros(index.size, dtype=bool)
             dropped[changed] = True
-            keep_p, keep_t = ~dropped[self.p_pos], ~dropped[self.t_pos]
-            index.p_pos = np.concatenate([self.p_pos[keep_p], p_pos])
-            index.p_section = np.concatenate([self.p_section[keep_p], p_section])
-            for name, values in listed.items():
-                setattr(index, name, np.concatenate([getattr(self, name)[keep_p], values]))
-            index.t_pos = np.concatenate([self.t_pos[keep_t], t_pos])
-            index.t_label = np.concatenate([self.t_label[keep_t], t_label])
+            names = ["p_pos", "p_section", *LISTING_ARRAYS]
+            followed = _rows_followed([getattr(self, n) for n in names], [p_pos, p_section, *listed.values()], dropped)
+            for name, values in zip(names, followed, strict=True):
+                setattr(index, name, values)
+            index.t_pos, index.t_label = _rows_followed([self.t_pos, self.t_label], [t_pos, t_label], dropped)
         index._orders = {sort: index._patched_order(sort, order, changed, self) for sort, order in self._orders.items()}
         if not index._patch_entry_columns(changed):
             index._derive_entry_columns()

@@ -9,6 +9,7 @@ import pytest
 
 from catalog import facet_index, search_index
 from catalog.arrays import _owner, appended, mapped, with_room
+from catalog.models import Entry, Label, Placement, Section
 
 from .conftest import build_catalog
 from .test_live_index import VIEWS, WRITES, seen_by_readers
@@ -90,3 +91,20 @@ def test_a_forked_process_writing_a_mapped_array_changes_only_its_own_copy():
     # The room is still the parent's to fill, with its own values.
     assert list(appended(holder.ids, [1])[-2:]) == [49_999, 1]
     assert holder.ids.base[50_000] == 1
+
+
+def test_rows_a_write_only_adds_to_are_not_copied(make):
+    """An entry given one more label and one more placement: the index follows it exactly,
+    writing the new rows in the room after its arrays (the older index still reads its own)."""
+    build_catalog(make)
+    before = facet_index.FacetIndex.load()
+    shown = _counts(before, VIEWS[:-1])
+    entry = Entry.objects.filter(placements__isnull=False).order_by("id").first()
+    entry.labels.add(Label.objects.exclude(pk__in=entry.labels.all()).order_by("id").first())
+    Placement.objects.create(entry=entry, section=Section.objects.exclude(placements__entry=entry).first())
+    followed = before.caught_up()
+    assert seen_by_readers(followed) == seen_by_readers(facet_index.FacetIndex.load())
+    for name in ("p_pos", "p_section", "t_pos", "t_label"):
+        old, new = getattr(before, name), getattr(followed, name)
+        assert len(new) == len(old) + 1 and new.base is old.base, name  # grown in place
+    assert _counts(before, VIEWS[:-1]) == shown
