@@ -4,10 +4,12 @@
     .venv/bin/python bench/topic_page.py [--runs 20] [--db-dir /tmp/meshportal-bench]
     .venv/bin/python bench/topic_page.py --url /topics/kubernetes/v1/ --url /topics/istio/v1/
     .venv/bin/python bench/topic_page.py --copy-of BENCH_DIR/meshportal-bench-200000-g1-s20260518.sqlite3
+    .venv/bin/python bench/topic_page.py --database-url postgres://postgres@127.0.0.1:5432/COPY --url ...
 
 With --copy-of, the pages are those of a copy of that catalog (made once in --db-dir,
 so the original is never written to): by default its largest topic page, the one
-bench/live.py's readers request.
+bench/live.py's readers request. With --database-url, the pages of that database as it
+is (a PostgreSQL copy, say: nothing is migrated, only pages are requested).
 
 The catalog is the one `make run` builds (`manage.py setup_catalog`: the
 fixtures and both editions of data/nubenetes), in an SQLite file in --db-dir,
@@ -47,7 +49,7 @@ def measure(args):
 
     facet_index.get_index()
     client = Client()
-    if not args.url and args.copy_of:
+    if not args.url and (args.copy_of or args.database_url):
         args.url = [largest_topic_page()]
     print("load average {:.2f} {:.2f} {:.2f} (before)".format(*os.getloadavg()))
     print(f"| URL | listings shown / on the page | KB | p50 ms | CPU p50 ms | verdict (<= {TARGET_MS} ms) |")
@@ -96,10 +98,17 @@ def main(argv=None):
     parser.add_argument("--url", action="append", help="a topic page's path (repeatable)")
     parser.add_argument("--db-dir", default=str(Path(tempfile.gettempdir()) / "meshportal-bench"))
     parser.add_argument("--copy-of", help="an SQLite catalog to measure a copy of (e.g. a synthetic 200,000-entry one)")
+    parser.add_argument("--database-url", help="measure this (migrated) database as it is, e.g. a PostgreSQL copy")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         return measure(args)
+    command = [sys.executable, __file__, "--measure", "--runs", str(args.runs)]
+    command += [f"--url={url}" for url in args.url or []]
+    if args.database_url:
+        env = child_env(":memory:") | {"DATABASE_URL": args.database_url, "DJANGO_ALLOWED_HOSTS": "testserver"}
+        command.append(f"--database-url={args.database_url}")
+        return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
     database = Path(args.db_dir) / "corpus.sqlite3"
     if args.copy_of:
         database = Path(args.db_dir) / f"copy-{Path(args.copy_of).name}"
@@ -113,9 +122,7 @@ def main(argv=None):
         commands.append(["setup_catalog"])
     for command in commands:
         subprocess.run([sys.executable, "manage.py", *command], env=env, cwd=ROOT, check=True)
-    command = [sys.executable, __file__, "--measure", "--runs", str(args.runs)]
     command += ["--copy-of", args.copy_of] if args.copy_of else []
-    command += [f"--url={url}" for url in args.url or []]
     return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
 
 

@@ -558,10 +558,10 @@ class Entry(models.Model):
     def link_is_dead(self):
         return self.link_state == LinkState.DEAD
 
-    # A list row tests these once instead of each badge and note (templates/catalog/_entry_row.html).
+    # A list row tests these once instead of each badge and note (catalog/templatetags/entry_lists.py).
     @property
     def has_facts(self):
-        """Whether a row shows a badge other than labels (`_entry_badges.html`); needs `with_card_data()`."""
+        """Whether a row shows a badge other than labels (`entry_lists.badges()`); needs `with_card_data()`."""
         facts = self.featured or self.github_stars is not None or self.language or self.rating
         return bool(facts or self.github_fetched)
 
@@ -572,7 +572,7 @@ class Entry(models.Model):
 
     @property
     def has_link_note(self):
-        """Whether a row shows a note about its link (`_link_note.html`)."""
+        """Whether a row shows a note about its link (`entry_lists.link_note()`)."""
         return bool(self.link_is_dead and self.archived_copy_url or self.archived_original)
 
     @property

@@ -1,13 +1,15 @@
 """The topic page: every entry with its metadata, under the right heading, in order."""
 
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 import yaml
+from django.utils import timezone
 
 from catalog import facet_index, pages
-from catalog.models import Edition, Entry, Placement, Topic
+from catalog.models import Edition, Entry, GitHubRepo, Placement, Topic
 
 from .conftest import SEED_YAML, needs_shared
 
@@ -403,3 +405,39 @@ def test_the_outline_from_the_index_is_the_one_from_sql_after_each_write(make, m
             by_index, by_sql = _by_index_and_sql(topic, **kwargs)
             assert by_index == by_sql, (write and write.__name__, kwargs)
         assert _by_index_and_sql(topic)[0][3], "collapsed: more listings than a page holds"
+
+
+def test_a_list_row_shows_every_badge_note_and_nested_listing_escaped(client, make, settings):
+    """The compact row (written in Python) and the card (a template) show the same facts,
+    labels and notes of a listing, every value escaped."""
+    settings.BROWSE_CACHE_SECONDS = 0
+    topic = make.topic(slug="rows", title="Rows")
+    section = make.section(topic=topic)
+    tool = make.label(name="Tool <x>", slug="tool-x")
+    repo = GitHubRepo.objects.create(
+        key="o/r", owner="o", name="r", stars=12345, fetched_at=timezone.now() - timedelta(days=3), archived=True
+    )
+    entry = make.entry(
+        section=section, title="Mesh <b>&", year=2021, description="Less < more", language="C++ <x>", rating=4,
+        featured=True, labels=[tool], url="https://web.archive.org/web/2020/https://gone.example/", github_repo=repo,
+    )  # fmt: skip
+    listing = Placement.objects.get(entry=entry)
+    Placement.objects.filter(pk=listing.pk).update(highlight="Look <here>", note="A *note*")
+    child = make.entry(title="Child link", year=2020, url="https://child.example/", link_state="ok")
+    Placement.objects.create(section=section, entry=child, parent=listing)
+
+    for view in ("compact", "cards"):
+        html = client.get(f"/topics/rows/{topic.edition.slug}/", {"view": view} if view == "cards" else {}).content
+        row = re.search(rf'<li class="entry" id="entry-{entry.pk}">.*?</li>\s*</ul>\s*</li>', html.decode(), re.S)
+        row = row.group(0)
+        assert 'href="https://web.archive.org/web/2020/https://gone.example/"' in row
+        assert "Mesh &lt;b&gt;&amp;" in row and "<b>" not in row
+        assert "Less &lt; more" in row
+        assert 'title="Featured: a curator\'s pick"' in row
+        assert "12,345" in row and "refreshed 3\xa0days ago" in row and "archived on GitHub" in row
+        assert ">C++ &lt;x&gt;<" in row and "Rated 4 of 5" in row and "★★★★☆" in row
+        assert ">Tool &lt;x&gt;</a>" in row and 'href="/labels/tool-x/"' in row
+        assert "Archived copy: the original page is gone." in row
+        assert "<mark>Look &lt;here&gt;</mark>" in row and "<em>note</em>" in row
+        nested = row.split('<ul class="entries', 2)[-1]  # the child, inside its parent's row
+        assert f'id="entry-{child.pk}"' in nested and "Child link" in nested
