@@ -120,8 +120,8 @@ def main(argv=None):
         print(f"== building {database} (setup_catalog: the fixtures and the vendored corpus)", flush=True)
         database.parent.mkdir(parents=True, exist_ok=True)
         commands.append(["setup_catalog"])
-    for command in commands:
-        subprocess.run([sys.executable, "manage.py", *command], env=env, cwd=ROOT, check=True)
+    for step in commands:
+        subprocess.run([sys.executable, "manage.py", *step], env=env, cwd=ROOT, check=True)
     command += ["--copy-of", args.copy_of] if args.copy_of else []
     return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
 
