@@ -1070,16 +1070,15 @@ class FacetIndex:
             if changes is None:
                 return None
             seq, ids, rows, placements, tagged, tree_rows = changes
-            if not ids and tree_rows is None:
-                # A write the index holds nothing of (related topics, an update of no row): the
-                # same arrays under the new version, nothing copied.
-                index = copy.copy(self)
-                index.version, index.seq, index._orders = version, seq, dict(self._orders)
-                index._memo = dict(self._memo)
-                return index
             return self._patched(version, seq, ids, rows, placements, tagged, tree_rows)
 
     def _patched(self, version, seq, ids, rows, placements, tagged, tree_rows):
+        if not ids and tree_rows is None:
+            # A write the index holds nothing of (related topics, an update of no row): the
+            # same arrays, orders and masks under the new version, nothing copied.
+            index = copy.copy(self)
+            index.version, index.seq, index._orders, index._memo = version, seq, dict(self._orders), dict(self._memo)
+            return index
         ids = np.array(ids, dtype=np.int64)
         known = self.positions(ids)
         new_ids = np.setdiff1d(ids, self.ids[known]) if len(ids) else ids
