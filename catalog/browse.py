@@ -333,7 +333,7 @@ class Browser:
         """The whole catalog's list (once per index), or the whole topic page's."""
         if "scope" in self.masks:
             return int(np.count_nonzero(self.masks["published"] & self.masks["scope"]))
-        return self.index.memo("visible count", lambda: int(np.count_nonzero(self.index.visible())))
+        return self.index.visible_count()
 
     def panels(self, selection, criteria, fmt):
         expanded = self.params.get("more")

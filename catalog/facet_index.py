@@ -56,6 +56,8 @@ STAR_BUCKETS = (10, 100, 1000, 10000)
 # Facets with at most this many values count from packed bit masks (one AND and
 # popcount a value); larger ones from a bincount of their (entry, value) pairs.
 PACKED_LIMIT = 64
+# More ids than this are turned into entry numbers by a table (`FacetIndex.number_of_id`).
+LOOKUP_FROM = 2_000
 
 
 def current_version():
@@ -158,7 +160,16 @@ def popcounts(packed, packed_base):
     """How many entries of `packed_base` each packed mask row holds."""
     if not len(packed):
         return np.zeros(0, dtype=np.int64)
-    return np.bitwise_count(packed & packed_base).sum(axis=1, dtype=np.int64)
+    # Eight bytes at a time (a row's bulk seen as 64-bit words): an eighth of the counts
+    # to add up, which is most of the time byte by byte; the row's last bytes as they are.
+    bulk = packed.shape[1] // 8 * 8
+    counts = np.zeros(len(packed), dtype=np.int64)
+    if bulk:
+        words = packed[:, :bulk].view(np.uint64) & packed_base[:bulk].view(np.uint64)
+        counts += np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+    if bulk < packed.shape[1]:
+        counts += np.bitwise_count(packed[:, bulk:] & packed_base[bulk:]).sum(axis=1, dtype=np.int64)
+    return counts
 
 
 def _written(array, at, values, shared_size):
@@ -273,8 +284,20 @@ class Pairs:
     def counts(self, base, packed_base):
         if self.packed is not None:
             return popcounts(self.packed, packed_base)
-        # np.take: numpy's fancy indexing first copies 32-bit indexes to 64 bits.
-        return np.bincount(self.code[np.take(base, self.entry)], minlength=len(self.values.keys))
+        # np.take: numpy's fancy indexing first copies 32-bit indexes to 64 bits; the chosen
+        # pairs' codes by their places (a boolean index branches on every pair, and is slower).
+        chosen = np.flatnonzero(np.take(base, self.entry))
+        return np.bincount(np.take(self.code, chosen), minlength=len(self.values.keys))
+
+    def counts_of(self, entries):
+        """The counts over a few entries (ascending numbers): their runs of pairs found by
+        binary search, instead of a pass over every pair."""
+        entries = entries.astype(self.entry.dtype)  # searched in the pairs' own type, not a copy of them
+        starts = np.searchsorted(self.entry, entries)
+        lengths = np.searchsorted(self.entry, entries, side="right") - starts
+        ends = np.cumsum(lengths)
+        at = np.repeat(starts - ends + lengths, lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+        return np.bincount(self.code[at], minlength=len(self.values.keys))
 
 
 class Codes:
@@ -326,8 +349,12 @@ class Codes:
     def counts(self, base, packed_base):
         if self.packed is not None:
             return popcounts(self.packed, packed_base)
-        codes = self.code[base]
-        return np.bincount(codes[codes >= 0], minlength=len(self.values.keys))
+        return self.counts_of(np.flatnonzero(base))
+
+    def counts_of(self, entries):
+        """The counts over these entries (their numbers)."""
+        codes = np.take(self.code, entries) + 1  # none (-1) in the first count, left out
+        return np.bincount(codes, minlength=len(self.values.keys) + 1)[1:]
 
 
 class Vocabulary:
@@ -937,7 +964,7 @@ class FacetIndex:
 
     def __init__(self, version, seq, tree_rows, entries, placements, tagged):
         """`entries`: `EntryArrays`; `placements`: PLACEMENT_COLUMNS rows; `tagged`: (entry id, label id) rows."""
-        self.version, self.seq, self.tree = version, seq, tree_rows
+        self.version, self.seq, self.tree, self._memo = version, seq, tree_rows, {}
         self.fields, self.vocabularies = entries.fields, entries.vocabularies
         self.ids, self.raw = _narrow(entries.ids), entries.raw
         self.size = len(self.ids)
@@ -951,7 +978,7 @@ class FacetIndex:
             setattr(self, name, _narrow(placements[:, i]))
         self.t_pos, self.t_label = _narrow(self.positions(tagged[:, 0])), _narrow(tagged[:, 1])
         self.codes = TreeCodes(tree_rows)
-        self.columns, self._orders, self._memo = {}, {}, {}
+        self.columns, self._orders = {}, {}
         # Room after each array a write grows (`appended()`), from the start: the first write
         # that adds an entry then writes after the arrays instead of copying them, so gunicorn's
         # workers go on sharing their parent's (`prepare_fork()`).
@@ -1258,6 +1285,22 @@ class FacetIndex:
         section, pk, parent, position = self.p_section[at], self.p_id[at], self.p_parent[at], self.p_position[at]
         return TopicListings(section, pk, parent, self.year[entry], position)
 
+    def number_of_id(self):
+        """Each id's entry number (-1: none) for ids up to the highest, kept with the index;
+        None when ids are too sparse for such a table (a binary search each, then)."""
+        if self.size and int(self.ids[-1]) >= 4 * self.size + 1024:
+            return None
+
+        def table():
+            numbers = np.full(int(self.ids[-1]) + 1 if self.size else 0, -1, dtype=np.int32)
+            numbers[self.ids] = np.arange(self.size, dtype=np.int32)
+            return numbers
+
+        return self.memo(("number of id", self.size), table)  # ids only grow, and only in a new index
+
+    def visible_count(self):
+        return self.memo("visible count", lambda: int(np.count_nonzero(self.visible())))
+
     def positions(self, entry_ids):
         """Entry numbers for ids, in the given order, leaving out unknown ids."""
         return self.located(entry_ids)[0]
@@ -1268,6 +1311,13 @@ class FacetIndex:
         ids = np.asarray(entry_ids, dtype=np.int64)
         if not self.size:
             return ids[:0], np.zeros(len(ids), dtype=bool)
+        table = self.number_of_id() if len(ids) > LOOKUP_FROM else None
+        if table is not None:  # many ids (a broad search's): a lookup each, not a binary search
+            inside = (ids >= 0) & (ids < len(table))
+            numbers = np.full(len(ids), -1, dtype=table.dtype)
+            numbers[inside] = table[ids[inside]]
+            known = numbers >= 0
+            return numbers[known], known
         fits = True
         if self.ids.dtype != ids.dtype:  # searched in the ids' own type (not a 64-bit copy of them)
             fits = (ids >= np.iinfo(self.ids.dtype).min) & (ids <= np.iinfo(self.ids.dtype).max)

@@ -537,6 +537,11 @@ def facet_named(index, name):
     raise KeyError(name)
 
 
+# A base holding fewer than this share of the entries (or leaving out fewer of the visible
+# ones) is counted entry by entry (`Selection._counted_over`).
+SPARSE_SHARE = 1 / 128
+
+
 class Selection:
     """The entries that a set of criteria selects, and every facet's counts.
 
@@ -588,8 +593,27 @@ class Selection:
         key = (id(column), id(base))
         found = self._counted.get(key)
         if found is None or found[0] is not column or found[1] is not base:
-            found = self._counted[key] = (column, base, column.counts(base, packed_base))
+            found = self._counted[key] = (column, base, self._counted_over(column, base, packed_base))
         return found[2]
+
+    def _counted_over(self, column, base, packed_base):
+        """A column of many values (no bit masks) counts a base of few entries entry by entry,
+        and a base of nearly every visible entry as every visible entry's counts (kept with the
+        index) less those of the few it leaves out; the others with one pass over the column.
+        (Every base of a selection is within `index.visible()`.)"""
+        if getattr(column, "packed", None) is not None:
+            return column.counts(base, packed_base)
+        index, few = self.index, len(base) * SPARSE_SHARE
+        chosen = int(np.count_nonzero(base))
+        if chosen < few:
+            return column.counts_of(np.flatnonzero(base))
+        visible = index.visible()
+        if index.visible_count() - chosen < few:
+            _, every = index.memo(
+                ("visible counts", id(column)), lambda: (column, column.counts(visible, np.packbits(visible)))
+            )
+            return every - column.counts_of(np.flatnonzero(visible & ~base))
+        return column.counts(base, packed_base)
 
     def counts(self, facet, selected):
         """One facet's counts, under every active filter but its own."""
