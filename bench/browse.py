@@ -54,7 +54,7 @@ URLS = [
     ("broad text query", "/browse/?q=kubernetes"),
 ]
 MAX_QUERIES = 8
-RESULT_COUNT = re.compile(r'id="result-count">(\d+) entr')
+RESULT_COUNT = re.compile(r'id="result-count"[^>]*>(\d+) entr')
 
 
 def target_ms(entries):
