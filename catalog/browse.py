@@ -148,11 +148,6 @@ class Links:
         return f"{self.path}?{'&'.join(items)}" if items else self.path
 
 
-def url_for(path, params, **changes):
-    """`path` with `params` and these changes (`Links.url`)."""
-    return Links(path, params).url(**changes)
-
-
 @dataclass
 class FacetValue:
     value: str

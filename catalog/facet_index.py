@@ -1276,7 +1276,7 @@ class FacetIndex:
         # A lookup table over the topic's section ids: one pass over the placements.
         at = np.flatnonzero(np.isin(self.p_section, sections, kind="table")) if len(sections) else np.zeros(0, int)
         entry = self.p_pos[at]
-        shown = self.alive[entry] & self.published[entry]
+        shown = self.visible()[entry]
         if only is None:
             shown &= self.columns["link"].code[entry] != LINK_STATES.position[HIDDEN_LINK_STATE]
         else:
@@ -1296,7 +1296,7 @@ class FacetIndex:
             numbers[self.ids] = np.arange(self.size, dtype=np.int32)
             return numbers
 
-        return self.memo(("number of id", self.size), table)  # ids only grow, and only in a new index
+        return self.memo("number of id", table)
 
     def visible_count(self):
         return self.memo("visible count", lambda: int(np.count_nonzero(self.visible())))

@@ -37,7 +37,7 @@ import os
 import re
 import sqlite3
 import threading
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from django.db import connection
@@ -423,19 +423,20 @@ class TextIndex:
         docs, values = self.postings(prefix)
         return np.bincount(docs, weights=values, minlength=len(self.present))
 
-    def has(self, span):
-        """Over entry ids: True where a term of the (prefix, exact) span occurs."""
+    def has(self, span, postings=None):
+        """Over entry ids: True where a term of the (prefix, exact) span occurs. `postings`:
+        this index's `postings`, or a query's copy that reads each span once."""
         found = np.zeros(len(self.present), dtype=bool)
-        found[self.postings(*span)[0]] = True
+        found[(postings or self.postings)(*span)[0]] = True
         return found
 
-    def cover_ranks(self, spans):
+    def cover_ranks(self, spans, postings=None):
         """ts_rank_cd over entry ids, for a query whose positive part is these spans ORed:
         each occurrence is a cover of its own and adds its weight's value, once
-        however many of the spans hold its lexeme."""
+        however many of the spans hold its lexeme. `postings`: as for `has()`."""
         ranks = np.zeros(len(self.present), dtype=np.float64)
         for span in _disjoint(spans):
-            docs, values = self.postings(*span)
+            docs, values = (postings or self.postings)(*span)
             ranks += np.bincount(docs, weights=values @ TS_COVER, minlength=len(self.present))
         return ranks.astype(np.float32)
 
@@ -639,13 +640,13 @@ def _parse_tsquery(text):
     return tree if position == len(tokens) else None
 
 
-def _evaluate(index, node):
+def _evaluate(index, node, postings):
     kind = node[0]
     if kind == "term":
-        return index.has((node[1], not node[2]))
+        return index.has((node[1], not node[2]), postings)
     if kind == "not":
-        return ~_evaluate(index, node[1])
-    parts = [_evaluate(index, item) for item in node[1]]
+        return ~_evaluate(index, node[1], postings)
+    parts = [_evaluate(index, item, postings) for item in node[1]]
     if not parts:
         return np.zeros(len(index.present), dtype=bool)
     combine = np.logical_and if kind == "and" else np.logical_or
@@ -673,7 +674,8 @@ def _tsquery_answer(index, parsed, ranked):
     tree = _parse_tsquery(_normalised(sql, tuple(params)))
     if tree is None or (parsed and _positive(tree) == []):
         return None  # phrases; or nothing positive left (stop words) to match
-    hit = _evaluate(index, tree) & index.present
+    postings = cache(index.postings)  # each span read once: matched, then ranked
+    hit = _evaluate(index, tree, postings) & index.present
     if not parsed:
         return _only_excluded(index, hit)
     ids = np.flatnonzero(hit)
@@ -681,7 +683,7 @@ def _tsquery_answer(index, parsed, ranked):
         return Matches(ids)
     spans = _positive(tree)
     if spans is not None:
-        ranks = index.cover_ranks(spans)[ids]
+        ranks = index.cover_ranks(spans, postings)[ids]
     else:  # two terms ANDed: cover density needs positions; the database ranks these entries only
         rows = dict(
             _fetch(

@@ -6,7 +6,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonRespo
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import charts, facet_index, formats, pages, search, sitesearch, stats
-from .browse import Browser, SqlBrowser, canonical_params, fetch_entries, url_for
+from .browse import Browser, Links, SqlBrowser, canonical_params, fetch_entries
 from .contexts import list_controls, pagination
 from .filters import PER_PAGE_CHOICES
 from .formats import DOWNLOADS, FORMATS, render_format
@@ -141,7 +141,7 @@ def topic(request, slug, edition=None):
             listings=index.topic_listings(page.pk, only),
             expand=request.GET.get("expand"),
             page=request.GET.get("page"),
-            link=lambda **changes: url_for(request.path, request.GET, **changes),
+            link=Links(request.path, request.GET).url,  # a link a long section: parameters quoted once
         )
         related, context["related_curated"] = pages.related_topics(page, shared=index.shared_entries(page.pk))
         context["related"] = [(t, pages.topic_url(t.slug, current, editions[0])) for t in related]
