@@ -6,7 +6,7 @@ room after them (`appended()`, `with_room()`), so that adding an entry writes af
 array instead of copying it.
 
 `mapped()` moves an index's arrays into one file-backed, copy-on-write mapping
-(`mmap.ACCESS_COPY` of an unnamed temporary file). gunicorn's parent does it before
+(`mmap.ACCESS_COPY` of an unnamed in-memory file, `_backing()`). gunicorn's parent does it before
 forking its workers (`facet_index.prepare_fork()`): a worker's resident memory then
 holds only the pages it reads (a search reads the postings of its words, not all of
 them), every worker reads the same pages of the machine's page cache, and a page a
@@ -16,6 +16,7 @@ and each server, maps its own file, which disappears with the last process that 
 """
 
 import mmap
+import os
 import tempfile
 import threading
 import weakref
@@ -109,6 +110,17 @@ def _put(container, key, value):
         vars(container)[key] = value  # also a frozen dataclass's field, or a cached property
 
 
+def _backing():
+    """The unnamed file the arrays are copied to: in memory (Linux's `memfd_create`, pages
+    of 4 KiB), else in the temporary directory. Not a file of a disk's file system: its page
+    cache may hold large pages (ext4 on Linux 6.18: up to 2 MiB), and a read faults a whole
+    one in, so that the few probes of a binary search made 7 MiB of a 13 MiB array resident
+    in a worker (bench/index_memory.py, "pages a probe makes resident")."""
+    if hasattr(os, "memfd_create"):
+        return os.fdopen(os.memfd_create("meshportal-index", os.MFD_CLOEXEC), "w+b")
+    return tempfile.TemporaryFile(prefix="meshportal-index-")
+
+
 def mapped(*roots, at_least=MAP_AT_LEAST):
     """Move the arrays of `roots` (indexes: their attributes, dicts and lists, followed
     through) of at least `at_least` bytes into one file-backed copy-on-write mapping, in
@@ -127,7 +139,7 @@ def mapped(*roots, at_least=MAP_AT_LEAST):
         offsets[key] = size
         size += -(-owner.nbytes // PAGE) * PAGE  # each at a page of its own
     copies = {}
-    with tempfile.TemporaryFile(prefix="meshportal-index-") as file:
+    with _backing() as file:
         file.truncate(size)
         for key, owner in owners.items():
             file.seek(offsets[key])

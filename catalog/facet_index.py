@@ -56,6 +56,9 @@ STAR_BUCKETS = (10, 100, 1000, 10000)
 # Facets with at most this many values count from packed bit masks (one AND and
 # popcount a value); larger ones from a bincount of their (entry, value) pairs.
 PACKED_LIMIT = 64
+# Counting passes go this many pairs or entries at a time: their temporary arrays (the
+# chosen ones' places, in 64 bits) stay a few MiB, not 8 bytes a pair of a million.
+COUNT_CHUNK = 1 << 18
 # More ids than this are turned into entry numbers by a table (`FacetIndex.number_of_id`).
 LOOKUP_FROM = 2_000
 
@@ -284,10 +287,13 @@ class Pairs:
     def counts(self, base, packed_base):
         if self.packed is not None:
             return popcounts(self.packed, packed_base)
-        # np.take: numpy's fancy indexing first copies 32-bit indexes to 64 bits; the chosen
-        # pairs' codes by their places (a boolean index branches on every pair, and is slower).
-        chosen = np.flatnonzero(np.take(base, self.entry))
-        return np.bincount(np.take(self.code, chosen), minlength=len(self.values.keys))
+        counts = np.zeros(len(self.values.keys), dtype=np.int64)
+        for start in range(0, len(self.entry), COUNT_CHUNK):
+            # np.take: numpy's fancy indexing first copies 32-bit indexes to 64 bits; the chosen
+            # pairs' codes by their places (a boolean index branches on every pair, and is slower).
+            chosen = np.flatnonzero(np.take(base, self.entry[start : start + COUNT_CHUNK]))
+            counts += np.bincount(np.take(self.code[start : start + COUNT_CHUNK], chosen), minlength=len(counts))
+        return counts
 
     def counts_of(self, entries):
         """The counts over a few entries (ascending numbers): their runs of pairs found by
@@ -353,8 +359,11 @@ class Codes:
 
     def counts_of(self, entries):
         """The counts over these entries (their numbers)."""
-        codes = np.take(self.code, entries) + 1  # none (-1) in the first count, left out
-        return np.bincount(codes, minlength=len(self.values.keys) + 1)[1:]
+        counts = np.zeros(len(self.values.keys) + 1, dtype=np.int64)
+        for start in range(0, len(entries), COUNT_CHUNK):
+            codes = np.take(self.code, entries[start : start + COUNT_CHUNK]) + 1  # none (-1) first, left out
+            counts += np.bincount(codes, minlength=len(counts))
+        return counts[1:]
 
 
 class Vocabulary:
@@ -670,19 +679,20 @@ def _appended(array, tail):
 
 
 def _rows_followed(old, new, dropped):
-    """Rows (parallel arrays, entry numbers first, in no order) with those of the entries
-    `dropped` (a mask over entry numbers) replaced by `new`, theirs now. A write that only
-    adds rows (a label added, the placements as they were) puts them in the room after the
-    arrays, copying nothing; one that takes a row away copies the arrays without it."""
+    """Rows (parallel arrays, entry numbers first) with those of the entries `dropped` (a
+    mask over entry numbers) replaced by `new`, theirs now, and which rows were taken away.
+    A write that only adds rows (a label added, the placements as they were) puts them in
+    the room after the arrays, copying nothing; one that takes a row away copies the arrays
+    without it. Either way the rows kept stay in their order, and new ones go at the end."""
     gone = np.flatnonzero(dropped[old[0]])
     before = set(zip(*(column[gone].tolist() for column in old), strict=True))
     rows = list(zip(*(column.tolist() for column in new), strict=True))
     if before <= set(rows):
         added = np.array([row not in before for row in rows], dtype=bool)
-        return [_appended(column, part[added]) for column, part in zip(old, new, strict=True)]
+        return [_appended(column, part[added]) for column, part in zip(old, new, strict=True)], gone[:0]
     keep = np.ones(len(old[0]), dtype=bool)
     keep[gone] = False
-    return [np.concatenate([column[keep], part]) for column, part in zip(old, new, strict=True)]
+    return [np.concatenate([column[keep], part]) for column, part in zip(old, new, strict=True)], gone
 
 
 def _stacked_pairs(chunks, width=2):
@@ -973,9 +983,13 @@ class FacetIndex:
         self.title_sorted = entries.title_sorted
         self.title_rank = np.empty(self.size, dtype=np.float64)
         self.title_rank[self.title_sorted] = np.arange(self.size, dtype=np.float64)
-        self.p_pos, self.p_section = _narrow(self.positions(placements[:, 0])), _narrow(placements[:, 1])
+        # Placements by section (`section_rows()`): a topic page reads its own rows only.
+        by_section = np.argsort(placements[:, 1], kind="stable")
+        self.p_sorted = len(placements)  # how many rows, from the first, are in section order
+        self.p_pos = _narrow(self.positions(placements[by_section, 0]))
+        self.p_section = _narrow(placements[by_section, 1])
         for i, name in enumerate(LISTING_ARRAYS, start=2):
-            setattr(self, name, _narrow(placements[:, i]))
+            setattr(self, name, _narrow(placements[by_section, i]))
         self.t_pos, self.t_label = _narrow(self.positions(tagged[:, 0])), _narrow(tagged[:, 1])
         self.codes = TreeCodes(tree_rows)
         self.columns, self._orders = {}, {}
@@ -1150,10 +1164,14 @@ class FacetIndex:
             dropped = np.zeros(index.size, dtype=bool)
             dropped[changed] = True
             names = ["p_pos", "p_section", *LISTING_ARRAYS]
-            followed = _rows_followed([getattr(self, n) for n in names], [p_pos, p_section, *listed.values()], dropped)
+            followed, removed = _rows_followed(
+                [getattr(self, n) for n in names], [p_pos, p_section, *listed.values()], dropped
+            )
             for name, values in zip(names, followed, strict=True):
                 setattr(index, name, values)
-            index.t_pos, index.t_label = _rows_followed([self.t_pos, self.t_label], [t_pos, t_label], dropped)
+            # The rows kept keep their order: those in section order less the ones taken away.
+            index.p_sorted = self.p_sorted - int(np.count_nonzero(removed < self.p_sorted))
+            (index.t_pos, index.t_label), _ = _rows_followed([self.t_pos, self.t_label], [t_pos, t_label], dropped)
         index._orders = {sort: index._patched_order(sort, order, changed, self) for sort, order in self._orders.items()}
         if not index._patch_entry_columns(changed):
             index._derive_entry_columns()
@@ -1272,9 +1290,7 @@ class FacetIndex:
         its sections of the entries it lists (visible, the link not dead); with `only` (entry
         ids the reader's filters chose), of those of them that are visible."""
         position = self.codes.topic_values["topic_id"].position.get(topic_id, -1)
-        sections = self.codes.section_ids[self.codes.topic_codes["topic_id"] == position]
-        # A lookup table over the topic's section ids: one pass over the placements.
-        at = np.flatnonzero(np.isin(self.p_section, sections, kind="table")) if len(sections) else np.zeros(0, int)
+        at = self.section_rows(self.codes.section_ids[self.codes.topic_codes["topic_id"] == position])
         entry = self.p_pos[at]
         shown = self.visible()[entry]
         if only is None:
@@ -1284,6 +1300,21 @@ class FacetIndex:
         at, entry = at[shown], entry[shown]
         section, pk, parent, position = self.p_section[at], self.p_id[at], self.p_parent[at], self.p_position[at]
         return TopicListings(section, pk, parent, self.year[entry], position)
+
+    def section_rows(self, sections):
+        """The rows of the placements in these sections (ids): where each section's run of
+        the rows in section order starts and ends (binary searches), then the rows placed
+        since the index was built, at the end; a topic page reads only its own rows."""
+        head, sections = self.p_section[: self.p_sorted], np.asarray(sections, dtype=np.int64)
+        if head.dtype != sections.dtype:  # searched in the rows' own type, not a copy of them
+            sections = sections[sections <= np.iinfo(head.dtype).max].astype(head.dtype)
+        starts = np.searchsorted(head, sections)
+        lengths = np.searchsorted(head, sections, side="right") - starts
+        ends = np.cumsum(lengths)
+        runs = np.repeat(starts - ends + lengths, lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+        tail = self.p_section[self.p_sorted :]
+        later = np.flatnonzero(np.isin(tail, sections, kind="table")) + self.p_sorted if len(sections) else runs[:0]
+        return np.concatenate([runs, later]).astype(np.intp, copy=False)
 
     def number_of_id(self):
         """Each id's entry number (-1: none) for ids up to the highest, kept with the index;
@@ -1484,6 +1515,22 @@ def _libc():
     return ctypes.CDLL(None)
 
 
+MMAP_THRESHOLD = 256 * 1024
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter
+
+
+@functools.cache
+def fixed_mmap_threshold():
+    """Have glibc give an allocation of `MMAP_THRESHOLD` bytes or more pages of its own,
+    handed back to the system when it is freed (once a process, in each that serves pages).
+    glibc otherwise raises that threshold to the size of the largest block freed, up to 32
+    MiB, and then keeps a page's temporary arrays (masks, gathers and counts of a million
+    entries) in its heap: a worker at 1,000,000 entries held 25-35 MiB more after a browse
+    page, until the next `trim_heap()` (bench/worker_memory.py)."""
+    with suppress(OSError, AttributeError):  # not glibc
+        _libc().mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 def prepare_fork():
     """In a server's parent process, before it forks a worker (gunicorn's `preload_app`,
     `meshportal/prefork.py`): build this process's index and the search's
@@ -1495,6 +1542,7 @@ def prepare_fork():
     pages. Each worker then follows the change log as usual."""
     from . import search_index  # it imports this module
 
+    fixed_mmap_threshold()  # inherited by the workers
     version = current_version()
     with suppress(IndexUnavailable):  # else the workers build it themselves
         refresh(version).order("newest")  # not get_index(): no follower thread in the parent

@@ -241,7 +241,7 @@ class TopicSections:
         table = np.full((len(chains), max((len(c) for c in chains), default=1)), -1, dtype=np.int64)
         for row, chain in enumerate(chains):
             table[row, : len(chain)] = chain
-        here = np.nonzero(np.isin(index.p_section, ids))[0]
+        here = index.section_rows(ids)
         rows = np.searchsorted(ids, index.p_section[here])
         entry = np.repeat(index.p_pos[here], table.shape[1])
         code = table[rows].reshape(-1)

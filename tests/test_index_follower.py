@@ -195,3 +195,38 @@ index_follower.stop_following()
 def test_a_process_that_forks_hands_no_follower_to_its_child(live_db):
     result = run_child(live_db, FORKS)
     assert result == {"in_child": "none", "parent_stopped": True, "restarts": True}
+
+
+def test_the_follower_frees_older_indexes_that_finished_requests_still_hold(make):
+    """A finished request's objects refer to each other (a cycle), and to the index it
+    read: once the index is replaced, the follower's release of memory collects them, and
+    the older index with them, instead of leaving them to the collector's next full pass;
+    while the index stays the same it does not collect at all."""
+    import gc
+    import weakref
+
+    from catalog import facet_index, index_follower
+    from catalog.models import Entry
+
+    from .conftest import build_catalog
+
+    build_catalog(make)
+    before, enabled, release = facet_index._index, gc.isenabled(), index_follower.IndexFollower.release_memory
+    facet_index._index = old = facet_index.FacetIndex.load()
+    request = {"index": old}
+    request["self"] = request  # what a finished request leaves: a cycle holding the index
+    held = weakref.ref(old)
+    gc.disable()  # only release_memory() collects
+    try:
+        versions = release(())
+        del request, old
+        assert release(versions) == versions
+        assert held() is not None  # the same index: nothing collected
+        Entry.objects.filter(pk=Entry.objects.order_by("id").first().pk).update(title="Aardvark")
+        facet_index._index = held().caught_up()
+        assert release(versions) != versions
+        assert held() is None  # replaced: the older one collected with the request's cycle
+    finally:
+        facet_index._index = before
+        if enabled:
+            gc.enable()

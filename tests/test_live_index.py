@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -362,7 +363,37 @@ def test_several_writes_in_a_row_are_followed_one_by_one(make):
         index = index.caught_up()
         assert index is not None, write.__name__
         assert topic_listings(index) == topic_listings(index, pages.sql_listings), write.__name__
+        assert section_rows_are_found(index), write.__name__
     assert seen_by_readers(index) == seen_by_readers(facet_index.FacetIndex.load())
+
+
+def test_counts_made_a_few_pairs_at_a_time_are_the_same(make, monkeypatch):
+    """Counting passes go through a column some pairs or entries at a time
+    (`COUNT_CHUNK`): with runs of 5, and every column counted by its pairs or codes
+    (no bit masks), every page a reader sees is the same."""
+    build_catalog(make)
+    index = facet_index.FacetIndex.load()
+    whole = seen_by_readers(index)
+    monkeypatch.setattr(facet_index, "COUNT_CHUNK", 5)
+    monkeypatch.setattr(facet_index, "PACKED_LIMIT", 0)
+    chunked = facet_index.FacetIndex.load()
+    assert all(getattr(column, "packed", None) is None for column in chunked.columns.values())
+    assert len(chunked.columns["topic"].entry) > 5 and seen_by_readers(chunked) == whole
+
+
+def section_rows_are_found(index):
+    """The placement rows in section order stay so as the index follows writes (rows taken
+    away, rows added at the end), and `section_rows()` finds a section's rows among them
+    and in the rows after: the same rows as a pass over every placement, for every topic's
+    sections, one section, none, and a section no placement is in."""
+    head = index.p_section[: index.p_sorted]
+    assert 0 < index.p_sorted <= len(index.p_section) and (head[1:] >= head[:-1]).all()
+    sets = [[s.id for s in index.tree.sections if s.topic_id == t.id] for t in index.tree.topics]
+    sets += [[index.tree.sections[0].id], [], [max(s.id for s in index.tree.sections) + 1]]
+    for ids in sets:
+        found = index.section_rows(ids)
+        assert sorted(found.tolist()) == np.flatnonzero(np.isin(index.p_section, ids)).tolist(), ids
+    return True
 
 
 def test_indexes_that_follow_the_same_index_share_nothing_they_change(make):

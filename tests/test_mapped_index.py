@@ -108,3 +108,16 @@ def test_rows_a_write_only_adds_to_are_not_copied(make):
         old, new = getattr(before, name), getattr(followed, name)
         assert len(new) == len(old) + 1 and new.base is old.base, name  # grown in place
     assert _counts(before, VIEWS[:-1]) == shown
+
+
+@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="Linux's in-memory files")
+def test_arrays_are_mapped_from_an_in_memory_file_of_small_pages():
+    """Not from a disk's file system, whose page cache may hold 2 MiB pages that a single
+    read maps whole (`catalog.arrays._backing`): from an in-memory file, read 4 KiB at a time."""
+    holder = {"numbers": np.arange(300_000, dtype=np.int64)}
+    assert mapped(holder) == 300_000 * 8
+    start = holder["numbers"].__array_interface__["data"][0]
+    maps = [line.split() for line in open("/proc/self/maps")]  # noqa: SIM115
+    paths = [" ".join(m[5:]) for m in maps if int(m[0].split("-")[0], 16) == start]
+    assert paths and paths[0].startswith("/memfd:meshportal-index"), paths
+    assert holder["numbers"][123_456] == 123_456
