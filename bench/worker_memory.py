@@ -92,7 +92,7 @@ def index_arrays():
 
 
 def kind_of(path):
-    if "meshportal-index" in path:
+    if "meshportal-index" in path or path.endswith("(deleted)"):  # (an unnamed temporary file, before)
         return "index pages read (mapped)"
     if path in ("", "[heap]") or path.startswith("[anon"):
         return "heap"
@@ -161,7 +161,10 @@ def serve(args):
                 if status_mib("VmHWM") > highest + 10:
                     print(f"  highest {highest:.0f} -> {status_mib('VmHWM'):.0f} MiB in {url} (and its follow)")
                     highest = status_mib("VmHWM")
-                collected = IndexFollower.release_memory(collected)  # as the server's follower does every second
+                if hasattr(IndexFollower, "release_memory"):  # as the server's follower does every second
+                    collected = IndexFollower.release_memory(collected)
+                else:  # before it collected older indexes
+                    facet_index.trim_heap()
             gc.collect()
             ctypes.CDLL(None).malloc_trim(0)
             rounds_rss.append(status_mib("VmRSS"))
