@@ -29,24 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BROWSE_URLS = [
-    "/browse/",
-    "/browse/?kind=guide",
-    "/browse/?edition=v2&maturity=de-facto-standard&language=go",
-    "/browse/?q=istio",
-    "/browse/?q=istio&kind=guide&year_min=2020",
-    "/browse/?page=50",
-    "/browse/?edition=v1&sort=stars",
-    "/browse/?q=kubernetes",
-]
+from bench.browse import URLS  # noqa: E402 - the browse URLs every benchmark reads
+from bench.index_memory import status_mib  # noqa: E402
+
+BROWSE_URLS = [url for _, url in URLS]
+
 MIB = 1024
-
-
-def status_mib(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / MIB
-    return float("nan")
 
 
 def mappings():

@@ -115,7 +115,7 @@ def _backing():
     of 4 KiB), else in the temporary directory. Not a file of a disk's file system: its page
     cache may hold large pages (ext4 on Linux 6.18: up to 2 MiB), and a read faults a whole
     one in, so that the few probes of a binary search made 7 MiB of a 13 MiB array resident
-    in a worker (bench/index_memory.py, "pages a probe makes resident")."""
+    in a worker (docs/benchmarks.md, "Memory per worker, third pass")."""
     if hasattr(os, "memfd_create"):
         return os.fdopen(os.memfd_create("meshportal-index", os.MFD_CLOEXEC), "w+b")
     return tempfile.TemporaryFile(prefix="meshportal-index-")

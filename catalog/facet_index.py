@@ -175,6 +175,12 @@ def popcounts(packed, packed_base):
     return counts
 
 
+def spans(starts, lengths):
+    """The positions of runs (each from `starts[i]`, `lengths[i]` long), one after another."""
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - ends + lengths, lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+
+
 def _written(array, at, values, shared_size):
     """`array` with `values` at positions `at`, copied first when one of the
     positions below `shared_size` (the part an older index shares) changes."""
@@ -300,9 +306,7 @@ class Pairs:
         binary search, instead of a pass over every pair."""
         entries = entries.astype(self.entry.dtype)  # searched in the pairs' own type, not a copy of them
         starts = np.searchsorted(self.entry, entries)
-        lengths = np.searchsorted(self.entry, entries, side="right") - starts
-        ends = np.cumsum(lengths)
-        at = np.repeat(starts - ends + lengths, lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+        at = spans(starts, np.searchsorted(self.entry, entries, side="right") - starts)
         return np.bincount(self.code[at], minlength=len(self.values.keys))
 
 
@@ -1309,9 +1313,7 @@ class FacetIndex:
         if head.dtype != sections.dtype:  # searched in the rows' own type, not a copy of them
             sections = sections[sections <= np.iinfo(head.dtype).max].astype(head.dtype)
         starts = np.searchsorted(head, sections)
-        lengths = np.searchsorted(head, sections, side="right") - starts
-        ends = np.cumsum(lengths)
-        runs = np.repeat(starts - ends + lengths, lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+        runs = spans(starts, np.searchsorted(head, sections, side="right") - starts)
         tail = self.p_section[self.p_sorted :]
         later = np.flatnonzero(np.isin(tail, sections, kind="table")) + self.p_sorted if len(sections) else runs[:0]
         return np.concatenate([runs, later]).astype(np.intp, copy=False)
